@@ -1,0 +1,319 @@
+//! The app builder: routers + middleware stack + health + lifespan hooks + graceful shutdown.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use starter_core::{App, config::{self, CoreSettings}};
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let settings: CoreSettings = config::load()?;
+//! starter_core::logging::init(&settings);
+//! App::new(&settings)
+//!     .merge(Router::new().route("/hello", get(|| async { "hi" })))
+//!     .on_startup("warm cache", || async { Ok(()) })
+//!     .on_shutdown("flush", || async {})
+//!     .run() // until SIGINT/SIGTERM
+//!     .await
+//! # }
+//! ```
+//!
+//! Lifespan:
+//! 1. bind the listener (a port in use fails here, before anything else happens);
+//! 2. run startup hooks in order; the first failure stops start-up with its error, after
+//!    the shutdown hooks of components already started have run;
+//! 3. serve; `/health/ready` turns 200 once every probe passes;
+//! 4. on SIGINT/SIGTERM: stop accepting, let in-flight requests finish within
+//!    `server.shutdown_grace`, then run shutdown hooks in reverse order.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use futures_util::future::BoxFuture;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::CoreSettings,
+    error::not_found_fallback,
+    health::{Health, Probe},
+    layers,
+};
+
+/// Something with a lifespan: started before serving, stopped after, optionally probed.
+///
+/// `starter_mongo::Mongo` is one: it connects at startup, closes at shutdown and pings
+/// in `/health`.
+pub trait Component: Send + Sync + 'static {
+    /// Used in logs and error messages.
+    fn name(&self) -> &str;
+    fn startup(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+    fn probe(&self) -> Option<Arc<dyn Probe>> {
+        None
+    }
+}
+
+type StartupFn = Box<dyn FnOnce() -> BoxFuture<'static, anyhow::Result<()>> + Send>;
+type ShutdownFn = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+
+enum Step {
+    Hook {
+        name: String,
+        startup: Option<StartupFn>,
+        shutdown: Option<ShutdownFn>,
+    },
+    Component(Arc<dyn Component>),
+}
+
+/// Builds and runs an HTTP service. See the module docs for the lifespan.
+pub struct App {
+    settings: CoreSettings,
+    router: Router,
+    steps: Vec<Step>,
+    probes: Vec<Arc<dyn Probe>>,
+}
+
+impl App {
+    pub fn new(settings: &CoreSettings) -> Self {
+        Self {
+            settings: settings.clone(),
+            router: Router::new(),
+            steps: Vec::new(),
+            probes: Vec::new(),
+        }
+    }
+
+    /// Adds routes. Give the router its state first (`.with_state(state)`).
+    pub fn merge(mut self, router: Router) -> Self {
+        self.router = self.router.merge(router);
+        self
+    }
+
+    /// Adds routes under a prefix (`/api`).
+    pub fn nest(mut self, path: &str, router: Router) -> Self {
+        self.router = self.router.nest(path, router);
+        self
+    }
+
+    /// Registers a component: its startup runs in registration order with the other hooks,
+    /// its shutdown in reverse order, and its probe joins `/health`.
+    pub fn component(mut self, component: impl Component) -> Self {
+        let component: Arc<dyn Component> = Arc::new(component);
+        if let Some(probe) = component.probe() {
+            self.probes.push(probe);
+        }
+        self.steps.push(Step::Component(component));
+        self
+    }
+
+    /// Runs `hook` before the listener accepts anything. An error stops start-up.
+    pub fn on_startup<F, Fut>(mut self, name: &str, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.steps.push(Step::Hook {
+            name: name.to_owned(),
+            startup: Some(Box::new(move || Box::pin(hook()))),
+            shutdown: None,
+        });
+        self
+    }
+
+    /// Runs `hook` after in-flight requests have finished (or the grace period is over).
+    pub fn on_shutdown<F, Fut>(mut self, name: &str, hook: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.steps.push(Step::Hook {
+            name: name.to_owned(),
+            startup: None,
+            shutdown: Some(Box::new(move || Box::pin(hook()))),
+        });
+        self
+    }
+
+    /// Adds a health probe to `/health` and `/health/ready`.
+    pub fn probe(mut self, probe: impl Probe) -> Self {
+        self.probes.push(Arc::new(probe));
+        self
+    }
+
+    /// The complete router (routes, health, fallback, middleware) without running any hook.
+    /// Useful with `tower::ServiceExt::oneshot` in tests; `/health/ready` stays 503 until
+    /// `health.set_started(true)`.
+    pub fn into_router(self) -> (Router, Health, Lifespan) {
+        let health = Health::new(self.probes);
+        let router = self
+            .router
+            .merge(health.router())
+            .fallback(not_found_fallback);
+        let router = layers::apply(router, &self.settings);
+        let lifespan = Lifespan {
+            steps: self.steps,
+            grace: self.settings.server.shutdown_grace,
+        };
+        (router, health, lifespan)
+    }
+
+    /// Binds `server.host:server.port` and serves until SIGINT or SIGTERM.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let addr = SocketAddr::new(self.settings.server.host, self.settings.server.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (set APP_SERVER__PORT)"))?;
+        self.serve(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` completes. `run` calls this with the signals.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (router, health, mut lifespan) = self.into_router();
+        let local = listener.local_addr()?;
+
+        // Startup hooks; a signal during a slow startup (say, waiting for the database)
+        // stops promptly instead of waiting for the retries to run out.
+        let mut shutdown = Box::pin(shutdown);
+        let started = tokio::select! {
+            result = lifespan.startup() => result,
+            () = &mut shutdown => {
+                tracing::info!("signal received during startup; stopping");
+                lifespan.shutdown().await;
+                return Ok(());
+            }
+        };
+        if let Err(err) = started {
+            lifespan.shutdown().await;
+            return Err(err);
+        }
+        health.set_started(true);
+
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        });
+        let mut server = tokio::spawn(async move { server.await });
+        tracing::info!(addr = %local, "listening on http://{local}");
+
+        tokio::select! {
+            () = &mut shutdown => {}
+            result = &mut server => {
+                // The server only ends by itself on an accept error.
+                lifespan.shutdown().await;
+                return result.context("server task failed")?.context("server failed");
+            }
+        }
+
+        health.set_started(false);
+        let grace = lifespan.grace;
+        tracing::info!(
+            grace_secs = grace.as_secs_f64(),
+            "shutting down: no new connections; waiting for in-flight requests"
+        );
+        let _ = stop_tx.send(true);
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(Ok(Ok(()))) => tracing::info!("all requests finished"),
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error while draining"),
+            Ok(Err(err)) => tracing::error!(error = %err, "server task failed while draining"),
+            Err(_) => {
+                tracing::warn!("grace period over; cutting the remaining connections");
+                server.abort();
+            }
+        }
+        lifespan.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Startup and shutdown hooks, in the order they were registered.
+pub struct Lifespan {
+    steps: Vec<Step>,
+    grace: Duration,
+}
+
+impl Lifespan {
+    /// Runs the startup side of every step, stopping at the first error.
+    pub async fn startup(&mut self) -> anyhow::Result<()> {
+        for (index, step) in self.steps.iter_mut().enumerate() {
+            let result = match step {
+                Step::Hook { name, startup, .. } => match startup.take() {
+                    Some(hook) => {
+                        tracing::debug!(hook = %name, "startup hook");
+                        hook().await.with_context(|| format!("startup hook `{name}` failed"))
+                    }
+                    None => Ok(()),
+                },
+                Step::Component(c) => {
+                    tracing::debug!(component = c.name(), "starting");
+                    c.startup()
+                        .await
+                        .with_context(|| format!("`{}` failed to start", c.name()))
+                }
+            };
+            if let Err(err) = result {
+                // Only what has started gets shut down.
+                self.steps.truncate(index);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the shutdown side of every step in reverse order, each bounded by the grace
+    /// period so a stuck hook cannot keep the process alive.
+    pub async fn shutdown(&mut self) {
+        for step in std::mem::take(&mut self.steps).into_iter().rev() {
+            let (name, fut): (String, BoxFuture<'static, ()>) = match step {
+                Step::Hook {
+                    name,
+                    shutdown: Some(hook),
+                    ..
+                } => (name, hook()),
+                Step::Component(c) => {
+                    let name = c.name().to_owned();
+                    (name, Box::pin(async move { c.shutdown().await }))
+                }
+                _ => continue,
+            };
+            if tokio::time::timeout(self.grace, fut).await.is_err() {
+                tracing::warn!(hook = %name, "shutdown hook did not finish in time");
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl+C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,436 @@
+//! One error type, rendered as RFC 9457 `application/problem+json`.
+//!
+//! Every error response of an app built with [`crate::App`] has this shape:
+//!
+//! ```json
+//! {
+//!   "type": "about:blank",
+//!   "title": "Unprocessable Entity",
+//!   "status": 422,
+//!   "detail": "the request has invalid fields",
+//!   "instance": "/api/notes",
+//!   "code": "validation_failed",
+//!   "request_id": "6f0c…",
+//!   "errors": [{ "field": "title", "code": "length", "message": "…" }]
+//! }
+//! ```
+//!
+//! Handlers return `Result<T, ApiError>`. Errors that axum or tower-http produce on their own
+//! (an unknown route, a wrong method, a body over the limit, a timeout) are rewritten into the
+//! same shape by [`problem_middleware`], which also fills `instance` and `request_id`.
+
+use std::borrow::Cow;
+
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input field, as listed in `errors[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Dotted path of the field (`title`, `tags[2]`, `address.city`), or `body` when the
+    /// body as a whole is unreadable.
+    pub field: String,
+    /// Stable snake_case reason (`length`, `range`, `required`, `invalid_type`, …).
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem document (RFC 9457) plus this kit's `code`, `request_id` and `errors`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: Cow<'static, str>,
+    pub title: Cow<'static, str>,
+    pub status: u16,
+    pub detail: String,
+    pub instance: Option<String>,
+    pub code: Cow<'static, str>,
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The error type of handlers and extractors. Converts into a problem+json response.
+///
+/// Build one with the constructors (`ApiError::not_found("note not found")`), then refine
+/// it with `with_code`, `with_header` or `with_source`. The source is logged, never shown.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    detail: Option<String>,
+    type_uri: Option<Cow<'static, str>>,
+    errors: Vec<FieldError>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    source: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    /// An error with this status and stable `code`; prefer the named constructors.
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            detail: None,
+            type_uri: None,
+            errors: Vec::new(),
+            headers: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// 422 with `errors[]`.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .with_detail("the request has invalid fields")
+            .with_errors(errors)
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request").with_detail(detail)
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+            .with_detail(detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden").with_detail(detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found").with_detail(detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict").with_detail(detail)
+    }
+
+    pub fn payload_too_large(limit: Option<usize>) -> Self {
+        let detail = match limit {
+            Some(n) => format!("the request body is larger than the limit of {n} bytes"),
+            None => "the request body is larger than the limit".to_owned(),
+        };
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").with_detail(detail)
+    }
+
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").with_detail(detail)
+    }
+
+    /// 429 with `Retry-After` in whole seconds (at least 1).
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let secs = retry_after_secs.max(1);
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            .with_detail(format!("too many requests; retry in {secs} s"))
+            .with_header(header::RETRY_AFTER, HeaderValue::from(secs))
+    }
+
+    /// 503: a dependency (usually the database) cannot be reached right now.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").with_detail(detail)
+    }
+
+    /// 500. The error is logged with the request id; the client sees a generic message.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error").with_source(err)
+    }
+
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = code.into();
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// A URI that identifies the problem type (defaults to `about:blank`).
+    pub fn with_type(mut self, type_uri: impl Into<Cow<'static, str>>) -> Self {
+        self.type_uri = Some(type_uri.into());
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The cause, for the logs only.
+    pub fn with_source(mut self, err: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(err.into());
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    fn to_problem(&self) -> Problem {
+        let detail = if self.status.is_server_error() && self.detail.is_none() {
+            // Never describe internals to the client; the logs have the source.
+            "the server could not complete the request".to_owned()
+        } else {
+            self.detail.clone().unwrap_or_else(|| title_of(self.status).to_owned())
+        };
+        Problem {
+            type_uri: self.type_uri.clone().unwrap_or(Cow::Borrowed("about:blank")),
+            title: Cow::Borrowed(title_of(self.status)),
+            status: self.status.as_u16(),
+            detail,
+            instance: None,
+            code: self.code.clone(),
+            request_id: None,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)?;
+        if let Some(d) = &self.detail {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e.as_ref() as _)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<ApiError>() {
+            Ok(api) => api,
+            Err(other) => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            match &self.source {
+                Some(src) => tracing::error!(code = %self.code, error = format!("{src:#}"), "request failed"),
+                None => tracing::error!(code = %self.code, "request failed"),
+            }
+        } else if let Some(src) = &self.source {
+            tracing::debug!(code = %self.code, error = format!("{src:#}"), "request rejected");
+        }
+        let problem = self.to_problem();
+        let mut response = render(&problem);
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        // The middleware re-renders with `instance` and `request_id` filled in.
+        response.extensions_mut().insert(problem);
+        response
+    }
+}
+
+fn render(problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).expect("a problem always serializes");
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_JSON),
+    );
+    response
+}
+
+/// The canonical reason phrase, used as `title`.
+fn title_of(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+/// The default `code` of an error status that no handler described.
+fn default_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
+        s if s.is_server_error() => "internal_error",
+        _ => "error",
+    }
+}
+
+/// Largest plain-text error body that is kept as `detail` when rewriting a foreign error.
+const MAX_FOREIGN_DETAIL: usize = 512;
+
+/// Makes every error response problem+json and stamps `instance` and `request_id`.
+///
+/// Installed by [`crate::App`] outside the handlers, so it sees responses from handlers
+/// (`ApiError`), from axum itself (404, 405, plain-text rejections) and from tower-http
+/// layers (413, timeouts, caught panics).
+pub async fn problem_middleware(request: Request, next: Next) -> Response {
+    let instance = request.uri().path().to_owned();
+    let request_id = request
+        .headers()
+        .get(crate::layers::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+
+    let (mut parts, body) = response.into_parts();
+    let mut problem = match parts.extensions.remove::<Problem>() {
+        Some(problem) => problem,
+        // A handler that answers an error status with its own JSON (such as the health
+        // report with 503) chose that body on purpose.
+        None if is_json(&parts.headers) => return Response::from_parts(parts, body),
+        None => {
+            // A response this kit did not render: keep short plain-text explanations from
+            // 4xx rejections, drop anything from 5xx.
+            let detail = if status.is_client_error() {
+                let bytes = axum::body::to_bytes(body, MAX_FOREIGN_DETAIL * 4)
+                    .await
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+                (!text.is_empty() && text.len() <= MAX_FOREIGN_DETAIL).then_some(text)
+            } else {
+                None
+            };
+            let mut err = ApiError::new(status, default_code(status));
+            if let Some(detail) = detail {
+                err = err.with_detail(detail);
+            }
+            if status == StatusCode::NOT_FOUND && err.detail.is_none() {
+                err = err.with_detail(format!("no route for {instance}"));
+            }
+            err.to_problem()
+        }
+    };
+    problem.instance = Some(instance);
+    problem.request_id = request_id;
+
+    let rendered = render(&problem);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_JSON),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let (_, body) = rendered.into_parts();
+    Response::from_parts(parts, body)
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// The router fallback: 404 problem+json for an unknown route.
+pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_source() {
+        let err = ApiError::internal(anyhow::anyhow!("connection string mongodb://u:p@h"));
+        let p = err.to_problem();
+        assert_eq!(p.status, 500);
+        assert_eq!(p.code, "internal_error");
+        assert!(!p.detail.contains("mongodb"), "{}", p.detail);
+    }
+
+    #[test]
+    fn validation_problem_has_errors_array() {
+        let err = ApiError::invalid_field("title", "length", "too long");
+        let json = serde_json::to_value(err.to_problem()).unwrap();
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["type"], "about:blank");
+        assert_eq!(json["title"], "Unprocessable Entity");
+        assert_eq!(json["errors"][0]["field"], "title");
+    }
+
+    #[test]
+    fn too_many_requests_carries_retry_after() {
+        let resp = ApiError::too_many_requests(0).into_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn unauthorized_carries_www_authenticate() {
+        let resp = ApiError::unauthorized("no token").into_response();
+        assert_eq!(resp.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+}

@@ -1,0 +1,134 @@
+//! `/health`, `/health/live` and `/health/ready`, with pluggable probes.
+//!
+//! - `/health/live`: 200 while the process is up. Never touches a dependency, so an
+//!   orchestrator does not restart a healthy process because the database is down.
+//! - `/health/ready`: 200 once the startup hooks have finished and every probe passes;
+//!   503 otherwise (and again while shutting down), so a load balancer stops routing here.
+//! - `/health`: the full report, `{"status": "ok"|"degraded", "checks": {...}}`, 200 or 503.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use futures_util::future::{BoxFuture, join_all};
+use serde::Serialize;
+
+/// How long one probe may take before it counts as down.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A dependency check, such as a database ping.
+pub trait Probe: Send + Sync + 'static {
+    /// Key of this check in the `/health` report (`mongo`, `redis`, …).
+    fn name(&self) -> &str;
+    /// `Ok` when the dependency answers; `Err` carries a short, non-secret reason.
+    fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// One probe's result in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub status: &'static str,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The body of `/health` and `/health/ready`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub status: &'static str,
+    pub ready: bool,
+    pub checks: BTreeMap<String, CheckReport>,
+}
+
+/// Probes plus the readiness flag that the app sets once startup has finished.
+#[derive(Clone, Default)]
+pub struct Health {
+    probes: Arc<Vec<Arc<dyn Probe>>>,
+    started: Arc<AtomicBool>,
+}
+
+impl Health {
+    pub fn new(probes: Vec<Arc<dyn Probe>>) -> Self {
+        Self {
+            probes: Arc::new(probes),
+            started: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Marks startup as finished (`true`) or the app as draining (`false`).
+    pub fn set_started(&self, started: bool) {
+        self.started.store(started, Ordering::SeqCst);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Runs every probe concurrently, each bounded by [`PROBE_TIMEOUT`].
+    pub async fn report(&self) -> HealthReport {
+        let results = join_all(self.probes.iter().map(|probe| async move {
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, probe.check()).await;
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let error = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(reason)) => Some(reason),
+                Err(_) => Some(format!("no answer within {PROBE_TIMEOUT:?}")),
+            };
+            let report = CheckReport {
+                status: if error.is_none() { "up" } else { "down" },
+                latency_ms,
+                error,
+            };
+            (probe.name().to_owned(), report)
+        }))
+        .await;
+        let all_up = results.iter().all(|(_, r)| r.error.is_none());
+        let ready = all_up && self.is_started();
+        HealthReport {
+            status: if all_up { "ok" } else { "degraded" },
+            ready,
+            checks: results.into_iter().collect(),
+        }
+    }
+
+    /// The three health routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/health", get(health))
+            .route("/health/live", get(live))
+            .route("/health/ready", get(ready))
+            .with_state(self.clone())
+    }
+}
+
+async fn live() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn health(State(health): State<Health>) -> impl IntoResponse {
+    let report = health.report().await;
+    let status = if report.status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report))
+}
+
+async fn ready(State(health): State<Health>) -> impl IntoResponse {
+    let report = health.report().await;
+    let status = if report.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report))
+}

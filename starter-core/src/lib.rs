@@ -1,0 +1,59 @@
+//! # starter-core
+//!
+//! The framework layer of the starter kit, for axum services:
+//!
+//! - [`config`]: dev/stage/prod profiles via figment (defaults → `config/default.toml` →
+//!   `config/{profile}.toml` → `APP_<SECTION>__<KEY>`), strict checks in stage/prod;
+//! - [`error`]: one [`ApiError`] type rendered as RFC 9457 problem+json, used for every
+//!   error including axum's own rejections, unknown routes, 413 and panics;
+//! - [`logging`]: tracing, pretty in dev and JSON lines in stage/prod, one span per request;
+//! - [`App`]: routers + middleware ([`layers`]) + [`health`] + lifespan hooks + graceful
+//!   shutdown;
+//! - [`extract`]: validated JSON/query extractors whose errors name the field;
+//! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape.
+//!
+//! ```no_run
+//! use axum::{Router, routing::post};
+//! use serde::Deserialize;
+//! use starter_core::{App, ApiError, config::{self, CoreSettings}, extract::ValidJson};
+//! use validator::Validate;
+//!
+//! #[derive(Deserialize, Validate)]
+//! struct Greet {
+//!     #[validate(length(min = 1, max = 50))]
+//!     name: String,
+//! }
+//!
+//! async fn greet(ValidJson(body): ValidJson<Greet>) -> Result<String, ApiError> {
+//!     Ok(format!("hello, {}", body.name))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> {
+//!     let settings: CoreSettings = config::load()?;
+//!     starter_core::logging::init(&settings);
+//!     App::new(&settings)
+//!         .merge(Router::new().route("/greet", post(greet)))
+//!         .run()
+//!         .await
+//! }
+//! ```
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod layers;
+pub mod logging;
+pub mod pagination;
+
+pub use app::{App, Component};
+pub use error::{ApiError, FieldError};
+
+/// Crates the kit builds on, re-exported so apps and the other kit crates agree on versions.
+pub mod reexports {
+    pub use axum;
+    pub use secrecy;
+    pub use validator;
+}

@@ -1,0 +1,76 @@
+//! Structured logging with `tracing`: pretty text in dev, JSON lines in stage/prod.
+//!
+//! Each request runs in one `request` span carrying `request_id`, `method`, `route` (the
+//! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query), `status`
+//! and `latency_ms`. Header values are never logged: Authorization and Cookie are also marked
+//! sensitive (see [`crate::layers`]), so even a `Debug` print of the headers shows
+//! `Sensitive`. Wrap secrets in `secrecy::SecretString`, whose `Debug` is redacted.
+
+use std::time::Duration;
+
+use axum::{
+    extract::MatchedPath,
+    http::{Request, Response},
+};
+use tracing::{Span, field::Empty};
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::config::{CoreSettings, LogFormat};
+
+/// Installs the global subscriber. Safe to call twice: the second call does nothing.
+///
+/// `RUST_LOG`, when set, wins over `log.level`.
+pub fn init(settings: &CoreSettings) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let result = match settings.log.format_for(settings.profile) {
+        LogFormat::Pretty => registry.with(fmt::layer().pretty()).try_init(),
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .try_init(),
+    };
+    // Already installed (tests, or an app that set its own): keep that one.
+    let _ = result;
+}
+
+/// The `request` span of one request (for `TraceLayer::make_span_with`).
+pub fn make_request_span<B>(request: &Request<B>) -> Span {
+    let request_id = request
+        .headers()
+        .get(crate::layers::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("<unmatched>");
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        route,
+        status = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// Records status and latency on the span and logs one line per request.
+pub fn on_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
+    let status = response.status().as_u16();
+    span.record("status", status);
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    if response.status().is_server_error() {
+        tracing::warn!("request finished");
+    } else {
+        tracing::info!("request finished");
+    }
+}
