@@ -22,16 +22,23 @@
 //!    the shutdown hooks of components already started have run;
 //! 3. serve; `/health/ready` turns 200 once every probe passes;
 //! 4. on SIGINT/SIGTERM: stop accepting, let in-flight requests finish within
-//!    `server.shutdown_grace`, then run shutdown hooks in reverse order.
+//!    `server.shutdown_grace` (requests still running then are answered 503 and their
+//!    handlers dropped), then run shutdown hooks in reverse order.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::Router;
+use axum::{
+    Router,
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
 use futures_util::future::BoxFuture;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    ApiError,
     config::CoreSettings,
     error::not_found_fallback,
     health::{Health, Probe},
@@ -147,14 +154,24 @@ impl App {
     /// Useful with `tower::ServiceExt::oneshot` in tests; `/health/ready` stays 503 until
     /// `health.set_started(true)`.
     pub fn into_router(self) -> (Router, Health, Lifespan) {
+        self.build(None)
+    }
+
+    /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
+    fn build(self, cut: Option<watch::Receiver<bool>>) -> (Router, Health, Lifespan) {
         let health = Health::new(self.probes);
-        let router = self
+        let mut router = self
             .router
             .merge(health.router())
             .fallback(not_found_fallback);
+        if let Some(cut) = cut {
+            // Inside the standard stack, so the 503 is problem+json with a request id.
+            router = router.layer(axum::middleware::from_fn_with_state(cut, cut_in_flight));
+        }
         let router = layers::apply(router, &self.settings);
         let lifespan = Lifespan {
             steps: self.steps,
+            started: 0,
             grace: self.settings.server.shutdown_grace,
         };
         (router, health, lifespan)
@@ -175,7 +192,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (router, health, mut lifespan) = self.into_router();
+        let (cut_tx, cut_rx) = watch::channel(false);
+        let (router, health, mut lifespan) = self.build(Some(cut_rx));
         let local = listener.local_addr()?;
 
         // Startup hooks; a signal during a slow startup (say, waiting for the database)
@@ -227,8 +245,13 @@ impl App {
             Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error while draining"),
             Ok(Err(err)) => tracing::error!(error = %err, "server task failed while draining"),
             Err(_) => {
-                tracing::warn!("grace period over; cutting the remaining connections");
-                server.abort();
+                tracing::warn!("grace period over; cutting the remaining requests");
+                // Drop the handlers still running (so none of them outlives the shutdown
+                // hooks) and answer 503; then the connections can close.
+                let _ = cut_tx.send(true);
+                if tokio::time::timeout(CUT_FLUSH, &mut server).await.is_err() {
+                    server.abort();
+                }
             }
         }
         lifespan.shutdown().await;
@@ -237,9 +260,32 @@ impl App {
     }
 }
 
+/// After the grace period, how long the 503s of cut requests get to reach their clients.
+const CUT_FLUSH: Duration = Duration::from_secs(1);
+
+/// Races a request against the shutdown switch of `serve`.
+async fn cut_in_flight(
+    State(mut cut): State<watch::Receiver<bool>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let cut = async move {
+        if cut.wait_for(|cut| *cut).await.is_err() {
+            // `serve` is gone without cutting: never cut.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        response = next.run(request) => response,
+        () = cut => ApiError::unavailable("the server is shutting down").into_response(),
+    }
+}
+
 /// Startup and shutdown hooks, in the order they were registered.
 pub struct Lifespan {
     steps: Vec<Step>,
+    /// How many steps (from the front) have started.
+    started: usize,
     grace: Duration,
 }
 
@@ -251,7 +297,9 @@ impl Lifespan {
                 Step::Hook { name, startup, .. } => match startup.take() {
                     Some(hook) => {
                         tracing::debug!(hook = %name, "startup hook");
-                        hook().await.with_context(|| format!("startup hook `{name}` failed"))
+                        hook()
+                            .await
+                            .with_context(|| format!("startup hook `{name}` failed"))
                     }
                     None => Ok(()),
                 },
@@ -267,13 +315,18 @@ impl Lifespan {
                 self.steps.truncate(index);
                 return Err(err);
             }
+            self.started = index + 1;
         }
         Ok(())
     }
 
-    /// Runs the shutdown side of every step in reverse order, each bounded by the grace
-    /// period so a stuck hook cannot keep the process alive.
+    /// Runs the shutdown side of every step that has started, in reverse order, each bounded
+    /// by the grace period so a stuck hook cannot keep the process alive.
+    ///
+    /// Steps after the last one started (start-up failed or was interrupted) are skipped.
     pub async fn shutdown(&mut self) {
+        self.steps.truncate(self.started);
+        self.started = 0;
         for step in std::mem::take(&mut self.steps).into_iter().rev() {
             let (name, fut): (String, BoxFuture<'static, ()>) = match step {
                 Step::Hook {
@@ -315,5 +368,56 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("SIGINT received"),
         () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    struct Named(&'static str, Arc<Mutex<Vec<String>>>);
+
+    impl Component for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn startup(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+            Box::pin(async move {
+                self.1.lock().unwrap().push(format!("{}.start", self.0));
+                Ok(())
+            })
+        }
+        fn shutdown(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async move { self.1.lock().unwrap().push(format!("{}.stop", self.0)) })
+        }
+    }
+
+    fn lifespan(log: &Arc<Mutex<Vec<String>>>) -> Lifespan {
+        let (_, _, lifespan) = App::new(&CoreSettings::default())
+            .component(Named("a", log.clone()))
+            .on_startup("fails", || async { anyhow::bail!("nope") })
+            .component(Named("b", log.clone()))
+            .into_router();
+        lifespan
+    }
+
+    #[tokio::test]
+    async fn shutdown_without_startup_stops_nothing() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        lifespan(&log).shutdown().await;
+        assert!(log.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn shutdown_after_a_failed_startup_stops_what_started_once() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut lifespan = lifespan(&log);
+        let err = lifespan.startup().await.unwrap_err();
+        assert_eq!(err.to_string(), "startup hook `fails` failed");
+        lifespan.shutdown().await;
+        lifespan.shutdown().await;
+        assert_eq!(*log.lock().unwrap(), ["a.start", "a.stop"]);
     }
 }

@@ -375,6 +375,8 @@ pub mod secs_f64 {
 }
 
 #[cfg(test)]
+// `figment::Jail::expect_with` takes closures returning `Result<(), figment::Error>`.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

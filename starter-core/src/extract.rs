@@ -113,15 +113,41 @@ where
 
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            // A wrong number of parameters or an unsupported type is a bug in the route,
+            // not in the request.
+            Err(PathRejection::FailedToDeserializePathParams(e))
+                if e.status().is_server_error() =>
+            {
+                Err(ApiError::internal(anyhow::anyhow!(
+                    "path extraction misconfigured: {}",
+                    e.body_text()
+                )))
+            }
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
                 let message = e.body_text();
+                // `Path<u32>` and tuples report no key, only a position: look the name up
+                // among the route's parameters.
+                let keys: Vec<String> =
+                    match axum::extract::RawPathParams::from_request_parts(parts, state).await {
+                        Ok(raw) => raw.iter().map(|(key, _)| key.to_owned()).collect(),
+                        Err(_) => Vec::new(),
+                    };
                 let field = match e.into_kind() {
                     ErrorKind::ParseErrorAtKey { key, .. }
                     | ErrorKind::InvalidUtf8InPathParam { key }
                     | ErrorKind::DeserializeError { key, .. } => key,
+                    ErrorKind::ParseErrorAtIndex { index, .. } => keys
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| "path".to_owned()),
+                    _ if keys.len() == 1 => keys[0].clone(),
                     _ => "path".to_owned(),
                 };
-                Err(ApiError::invalid_field(field, "invalid_path_param", message))
+                Err(ApiError::invalid_field(
+                    field,
+                    "invalid_path_param",
+                    message,
+                ))
             }
             Err(other) => Err(ApiError::internal(anyhow::anyhow!(
                 "path extraction misconfigured: {other}"
@@ -143,7 +169,12 @@ fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     else {
         return false;
     };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -159,7 +190,7 @@ fn bytes_rejection(rejection: BytesRejection) -> ApiError {
 /// Deserializes JSON, reporting the path of the field at fault.
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let (field, code) = match inner.classify() {
@@ -177,7 +208,16 @@ pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
             strip_position(&inner.to_string())
         };
         ApiError::invalid_field(field, code, message)
-    })
+    })?;
+    // Like `serde_json::from_slice`: only whitespace may follow the value.
+    de.end().map_err(|err| {
+        ApiError::invalid_field(
+            "body",
+            "invalid_json",
+            format!("the body is not valid JSON: {err}"),
+        )
+    })?;
+    Ok(value)
 }
 
 /// Deserializes a query string, reporting the parameter at fault.
@@ -326,6 +366,20 @@ mod tests {
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(err.errors()[0].field, "body");
         assert_eq!(err.errors()[0].code, "invalid_json");
+    }
+
+    #[test]
+    fn trailing_characters_are_a_body_error() {
+        for body in [
+            &br#"{"title":"a","tags":[]} x"#[..],
+            br#"{"title":"a","tags":[]}{}"#,
+        ] {
+            let err = from_json_slice::<NoteIn>(body).unwrap_err();
+            assert_eq!(err.errors()[0].field, "body");
+            assert_eq!(err.errors()[0].code, "invalid_json");
+        }
+        let ok = from_json_slice::<NoteIn>(b"{\"title\":\"a\",\"tags\":[]}\n ").unwrap();
+        assert_eq!(ok.title, "a");
     }
 
     #[test]

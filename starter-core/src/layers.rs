@@ -8,16 +8,17 @@
 //! 5. CORS (outside the error layers so error responses carry CORS headers too),
 //! 6. compression,
 //! 7. problem+json for every error ([`crate::error::problem_middleware`]),
-//! 8. body size limit,
-//! 9. request timeout,
+//! 8. request timeout (503 `request_timeout`),
+//! 9. body size limit,
 //! 10. panic → 500 without internals.
 
-use std::any::Any;
+use std::{any::Any, time::Duration};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request, State},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use tower::ServiceBuilder;
@@ -28,7 +29,6 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -68,14 +68,16 @@ pub fn apply(router: Router, settings: &CoreSettings) -> Router {
             .layer(cors(&settings.cors))
             .layer(CompressionLayer::new())
             .layer(axum::middleware::from_fn(problem_middleware))
+            // A `from_fn` middleware needs an `axum::body::Body`, so it sits above the
+            // body limit (which wraps the body in `Limited`).
+            .layer(axum::middleware::from_fn_with_state(
+                settings.server.request_timeout,
+                timeout,
+            ))
             // tower-http enforces the limit on every body; axum's own 2 MiB default for
             // extractors is turned off so that `server.body_limit` is the one limit.
             .layer(DefaultBodyLimit::disable())
             .layer(RequestBodyLimitLayer::new(settings.server.body_limit))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                settings.server.request_timeout,
-            ))
             .layer(CatchPanicLayer::custom(panic_response)),
     )
 }
@@ -126,6 +128,22 @@ pub fn cors(settings: &CorsSettings) -> CorsLayer {
         layer
             .allow_origin(AllowOrigin::list(origins))
             .allow_credentials(settings.allow_credentials)
+    }
+}
+
+/// Answers 503 `request_timeout` when the inner service takes longer than `limit`.
+///
+/// (Not 408: that status means the *client* was too slow to send its request, and browsers
+/// retry it on their own, which would replay a POST whose handler was cut short.)
+async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "request_timeout")
+            .with_detail(format!(
+                "the request took longer than the limit of {} s",
+                limit.as_secs_f64()
+            ))
+            .into_response(),
     }
 }
 

@@ -1,0 +1,425 @@
+//! Lifespan, graceful shutdown and the HTTP contract over a real socket: `App::serve` on
+//! `127.0.0.1:0`, driven with reqwest. Every wait is bounded so a bug fails instead of hanging.
+
+mod common;
+
+use std::{future::Future, time::Duration};
+
+use axum::{Router, http::StatusCode, routing::get};
+use common::*;
+use serde_json::json;
+use starter_core::{App, config::CoreSettings};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+/// Upper bound of any single wait in these tests.
+const BOUND: Duration = Duration::from_secs(10);
+
+async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {BOUND:?}"))
+}
+
+/// An app serving on a free port until `stop` (or `trigger`) is called.
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(app: App) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            stop: Some(stop),
+            handle,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Fires the shutdown future without waiting.
+    fn trigger(&mut self) {
+        let _ = self.stop.take().expect("triggered once").send(());
+    }
+
+    /// What `serve` returned.
+    async fn finished(self) -> anyhow::Result<()> {
+        bounded("serve to return", self.handle)
+            .await
+            .expect("serve did not panic")
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.trigger();
+        self.finished().await
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn read(resp: reqwest::Response) -> Resp {
+    Resp {
+        status: resp.status(),
+        headers: resp.headers().clone(),
+        body: resp.bytes().await.expect("body"),
+    }
+}
+
+async fn get_url(url: &str) -> Resp {
+    let resp = bounded(url, client().get(url).send())
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    read(resp).await
+}
+
+// ---------------------------------------------------------------- lifespan: start-up
+
+#[tokio::test]
+async fn startup_hooks_run_in_order_before_the_first_request() {
+    let log = Log::default();
+    let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+    let app = App::new(&CoreSettings::default())
+        .merge(Router::new().route(
+            "/hit",
+            get(move || async move {
+                l1.push("request");
+                "hit"
+            }),
+        ))
+        .on_startup("first", move || async move {
+            // Slow, so a request answered before start-up finished would show.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            l2.push("first");
+            Ok(())
+        })
+        .component(Recorder {
+            name: "db",
+            log: log.clone(),
+            fail: false,
+        })
+        .on_startup("second", move || async move {
+            l3.push("second");
+            Ok(())
+        })
+        .on_shutdown("flush", move || async move { l4.push("flush") })
+        .probe(FixedProbe {
+            name: "db",
+            up: true,
+        });
+    let server = Running::start(app).await;
+
+    // Sent at once: the listener is bound, so the connection waits for start-up.
+    let resp = get_url(&server.url("/hit")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.text(), "hit");
+    assert_eq!(log.entries(), ["first", "db.start", "second", "request"]);
+
+    let resp = get_url(&server.url("/health/ready")).await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+    assert_eq!(resp.json()["ready"], true);
+    assert_eq!(resp.json()["checks"]["db"]["status"], "up");
+
+    server.stop().await.expect("clean stop");
+    // Shutdown runs in reverse registration order.
+    assert_eq!(
+        log.entries(),
+        ["first", "db.start", "second", "request", "flush", "db.stop"]
+    );
+}
+
+#[tokio::test]
+async fn failing_startup_hook_stops_start_up_and_shuts_down_what_started() {
+    let log = Log::default();
+    let app = common::app(&CoreSettings::default())
+        .component(Recorder {
+            name: "a",
+            log: log.clone(),
+            fail: false,
+        })
+        .on_startup("migrate", || async {
+            anyhow::bail!("schema version 3 is missing")
+        })
+        .component(Recorder {
+            name: "c",
+            log: log.clone(),
+            fail: false,
+        });
+    let server = Running::start(app).await;
+    let err = server.finished().await.expect_err("start-up must fail");
+    let message = err.to_string();
+    assert!(message.contains("migrate"), "{message}");
+    let chain = format!("{err:#}");
+    assert!(chain.contains("schema version 3 is missing"), "{chain}");
+    assert_eq!(log.entries(), ["a.start", "a.stop"]);
+}
+
+#[tokio::test]
+async fn failing_component_is_named_and_later_ones_never_start() {
+    let log = Log::default();
+    let app = common::app(&CoreSettings::default())
+        .component(Recorder {
+            name: "a",
+            log: log.clone(),
+            fail: false,
+        })
+        .component(Recorder {
+            name: "b",
+            log: log.clone(),
+            fail: false,
+        })
+        .component(Recorder {
+            name: "mongo",
+            log: log.clone(),
+            fail: true,
+        })
+        .component(Recorder {
+            name: "c",
+            log: log.clone(),
+            fail: false,
+        });
+    let server = Running::start(app).await;
+    let err = server.finished().await.expect_err("start-up must fail");
+    assert!(err.to_string().contains("mongo"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("cannot reach the thing"),
+        "{err:#}"
+    );
+    assert_eq!(log.entries(), ["a.start", "b.start", "b.stop", "a.stop"]);
+}
+
+#[tokio::test]
+async fn shutdown_during_start_up_stops_only_what_started() {
+    let log = Log::default();
+    let (entered_tx, mut entered_rx) = mpsc::channel::<()>(1);
+    let app = common::app(&CoreSettings::default())
+        .component(Recorder {
+            name: "a",
+            log: log.clone(),
+            fail: false,
+        })
+        .on_startup("wait-for-db", move || async move {
+            let _ = entered_tx.send(()).await;
+            std::future::pending::<anyhow::Result<()>>().await
+        })
+        .component(Recorder {
+            name: "c",
+            log: log.clone(),
+            fail: false,
+        });
+    let mut server = Running::start(app).await;
+    bounded("the hook to start", entered_rx.recv()).await;
+    server.trigger();
+    server
+        .finished()
+        .await
+        .expect("a signal during start-up is a clean stop");
+    assert_eq!(log.entries(), ["a.start", "a.stop"]);
+}
+
+// ---------------------------------------------------------------- lifespan: shutdown
+
+/// An app whose `/work` handler reports when it starts, sleeps `ms`, then logs `handler.end`.
+fn app_with_slow_handler(settings: &CoreSettings, log: &Log, ms: u64) -> (App, mpsc::Receiver<()>) {
+    let (entered_tx, entered_rx) = mpsc::channel::<()>(4);
+    let handler_log = log.clone();
+    let hook_log = log.clone();
+    let app = App::new(settings)
+        .merge(Router::new().route(
+            "/work",
+            get(move || {
+                let entered = entered_tx.clone();
+                let log = handler_log.clone();
+                async move {
+                    let _ = entered.send(()).await;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    log.push("handler.end");
+                    "done"
+                }
+            }),
+        ))
+        .on_shutdown("close", move || async move { hook_log.push("close") });
+    (app, entered_rx)
+}
+
+#[tokio::test]
+async fn in_flight_request_finishes_during_graceful_shutdown() {
+    let log = Log::default();
+    let (app, mut entered) = app_with_slow_handler(&CoreSettings::default(), &log, 1000);
+    let mut server = Running::start(app).await;
+
+    let url = server.url("/work");
+    let request = tokio::spawn(async move { client().get(&url).send().await });
+    bounded("the handler to start", entered.recv()).await;
+    server.trigger();
+
+    let resp = bounded("the in-flight response", request)
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    let resp = read(resp).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.text(), "done");
+
+    let base = server.base.clone();
+    server.finished().await.expect("clean stop");
+    assert_eq!(log.entries(), ["handler.end", "close"]);
+
+    // The listener is gone.
+    let after = bounded("a request after stop", client().get(&base).send()).await;
+    assert!(after.is_err(), "{after:?}");
+}
+
+#[tokio::test]
+async fn grace_period_over_cuts_in_flight_requests_before_shutdown_hooks() {
+    let mut settings = CoreSettings::default();
+    settings.server.shutdown_grace = Duration::from_millis(200);
+    let log = Log::default();
+    let (app, mut entered) = app_with_slow_handler(&settings, &log, 5000);
+    let mut server = Running::start(app).await;
+
+    let url = server.url("/work");
+    let request = tokio::spawn(async move {
+        match client().get(&url).send().await {
+            Ok(resp) => Ok(read(resp).await),
+            Err(e) => Err(e),
+        }
+    });
+    bounded("the handler to start", entered.recv()).await;
+    server.trigger();
+
+    // `bounded` is 10 s; the handler alone would take 5 s more.
+    server.finished().await.expect("clean stop");
+    assert_eq!(log.entries(), ["close"]);
+
+    // The cut request is answered 503 problem+json, and its handler never ran to
+    // completion, neither before nor after the shutdown hooks.
+    let resp = bounded("the cut request", request)
+        .await
+        .unwrap()
+        .expect("the cut request gets an answer");
+    let doc = assert_problem(&resp, 503, "service_unavailable", "/work");
+    assert_eq!(doc["detail"], "the server is shutting down");
+    assert_eq!(log.entries(), ["close"]);
+}
+
+// ---------------------------------------------------------------- contract over a socket
+
+#[tokio::test]
+async fn error_contract_over_a_real_socket() {
+    let server = Running::start(common::app(&CoreSettings::default())).await;
+
+    let resp = get_url(&server.url("/nope")).await;
+    assert_problem(&resp, 404, "not_found", "/nope");
+
+    let resp = get_url(&server.url("/panic")).await;
+    let doc = assert_problem(&resp, 500, "internal_error", "/panic");
+    assert!(!resp.text().contains("hunter2"), "{doc}");
+
+    let resp = read(
+        bounded(
+            "POST",
+            client()
+                .post(server.url("/notes"))
+                .header("x-request-id", "socket-1")
+                .json(&json!({ "title": "" }))
+                .send(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let doc = assert_field_error(&resp, "/notes", "title", "length");
+    assert_eq!(doc["request_id"], "socket-1");
+
+    let resp = read(
+        bounded(
+            "POST",
+            client()
+                .post(server.url("/notes"))
+                .header("content-type", "text/plain")
+                .body("hello")
+                .send(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_problem(&resp, 415, "unsupported_media_type", "/notes");
+
+    let resp = get_url(&server.url("/health/live")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn body_over_the_limit_over_a_real_socket() {
+    let mut settings = CoreSettings::default();
+    settings.server.body_limit = 1024;
+    let server = Running::start(common::app(&settings)).await;
+    let body = json!({ "title": "x".repeat(4096) }).to_string();
+    let resp = read(
+        bounded(
+            "POST",
+            client()
+                .post(server.url("/notes"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send(),
+        )
+        .await
+        .expect("a response, not a reset"),
+    )
+    .await;
+    assert_problem(&resp, 413, "payload_too_large", "/notes");
+    server.stop().await.expect("clean stop");
+
+    let server = Running::start(common::app(&CoreSettings::default())).await;
+    let resp = read(
+        bounded(
+            "POST",
+            client()
+                .post(server.url("/raw"))
+                .body(vec![b' '; 3 * 1024 * 1024])
+                .send(),
+        )
+        .await
+        .expect("a response, not a reset"),
+    )
+    .await;
+    assert_problem(&resp, 413, "payload_too_large", "/raw");
+    server.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn ready_follows_probes_after_serve_started() {
+    let app = common::app(&CoreSettings::default()).probe(FixedProbe {
+        name: "db",
+        up: false,
+    });
+    let server = Running::start(app).await;
+    let resp = get_url(&server.url("/health/ready")).await;
+    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.json()["checks"]["db"]["status"], "down");
+    let resp = get_url(&server.url("/health")).await;
+    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.json()["status"], "degraded");
+    let resp = get_url(&server.url("/health/live")).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    server.stop().await.expect("clean stop");
+}
