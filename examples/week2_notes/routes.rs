@@ -57,6 +57,13 @@ pub fn router(state: AppState) -> Router {
 /// Newest first; `_id` breaks ties between notes created in the same millisecond.
 const NEWEST_FIRST: Sort = Sort::desc("created_at");
 
+/// Comments of one note. Written `{"$in": [id]}` rather than `{"note_id": id}` (the same
+/// query on MongoDB) because the dev stand-in, nx-27017 0.8.1, only matches an ObjectId
+/// outside `_id` through `$in`.
+fn by_note(id: ObjectId) -> Document {
+    doc! { "note_id": { "$in": [id] } }
+}
+
 fn not_found(id: ObjectId) -> ApiError {
     ApiError::not_found(format!("note {id} does not exist"))
 }
@@ -150,7 +157,7 @@ async fn remove(State(s): State<AppState>, IdPath(id): IdPath) -> Result<StatusC
                     .await?;
                 comments
                     .collection()
-                    .delete_many(doc! { "note_id": id })
+                    .delete_many(by_note(id))
                     .session(&mut *session)
                     .await?;
                 Ok::<_, DbError>(res.deleted_count == 1)
@@ -231,7 +238,7 @@ async fn list_comments(
     }
     let comments = s
         .comments
-        .list(doc! { "note_id": id }, Sort::asc("created_at"), 1000)
+        .list(by_note(id), Sort::asc("created_at"), 1000)
         .await?;
     Ok(Json(comments.into_iter().map(CommentOut::from).collect()))
 }
