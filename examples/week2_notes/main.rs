@@ -70,7 +70,12 @@ impl config::Settings for Settings {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    // A failed start-up prints one clear line and exits 1.
+    starter::exit_code(run().await)
+}
+
+async fn run() -> anyhow::Result<()> {
     let settings: Settings = config::load()?;
     starter::logging::init(&settings.core);
 

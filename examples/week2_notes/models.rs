@@ -1,12 +1,12 @@
 //! Stored documents: what the `notes` and `comments` collections hold.
 
 use mongodb::IndexModel;
+use serde::{Deserialize, Serialize};
 use starter::mongo::{
     MongoDocument,
     bson::{DateTime, oid::ObjectId},
     index::Index,
 };
-use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Note {

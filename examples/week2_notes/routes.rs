@@ -23,7 +23,9 @@ use starter::{
 
 use crate::{
     models::{Comment, Note},
-    schemas::{CommentIn, CommentOut, NoteFilter, NoteIn, NoteOut, NotePatch, RecentCommentOut, TagIn},
+    schemas::{
+        CommentIn, CommentOut, NoteFilter, NoteIn, NoteOut, NotePatch, RecentCommentOut, TagIn,
+    },
 };
 
 /// What handlers get through `State`: cloned per request, cheap (handles share one pool).
@@ -135,7 +137,10 @@ async fn update(
     } else {
         // `$currentDate` stamps the server's clock, so replicas agree on the time.
         s.notes
-            .update_one(filter, doc! { "$set": fields, "$currentDate": { "updated_at": true } })
+            .update_one(
+                filter,
+                doc! { "$set": fields, "$currentDate": { "updated_at": true } },
+            )
             .await?
     }
     .ok_or_else(|| not_found(id))?;
@@ -209,7 +214,10 @@ async fn add_comment(
             Box::pin(async move {
                 let bumped = notes
                     .collection()
-                    .update_one(doc! { "_id": note_id }, doc! { "$inc": { "comment_count": 1 } })
+                    .update_one(
+                        doc! { "_id": note_id },
+                        doc! { "$inc": { "comment_count": 1 } },
+                    )
                     .session(&mut *session)
                     .await?;
                 if bumped.matched_count == 0 {

@@ -8,7 +8,10 @@ use crate::models::{Comment, Note};
 
 /// Each tag is 1–30 characters; a note has at most 20.
 fn valid_tags(tags: &[String]) -> Result<(), ValidationError> {
-    if tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 30) {
+    if tags
+        .iter()
+        .any(|t| t.trim().is_empty() || t.chars().count() > 30)
+    {
         let mut e = ValidationError::new("tag");
         e.message = Some("each tag must be 1 to 30 characters long".into());
         return Err(e);

@@ -48,7 +48,7 @@ pub mod layers;
 pub mod logging;
 pub mod pagination;
 
-pub use app::{App, Component};
+pub use app::{App, Component, exit_code};
 pub use error::{ApiError, FieldError};
 
 /// Crates the kit builds on, re-exported so apps and the other kit crates agree on versions.

@@ -231,12 +231,20 @@ fn has_label(err: &DbError, label: &str) -> bool {
     matches!(err, DbError::Mongo(e) if e.contains_label(label))
 }
 
-/// The driver's server-selection message lists the whole topology; keep the first line.
+/// The driver's server-selection message lists the whole topology; keep its first sentence
+/// and the first server's error ("Connection refused", "authentication failed", …).
 fn short_reason(err: &DbError) -> String {
     let text = err.to_string();
-    let first = text.lines().next().unwrap_or_default();
-    let first = first.split(", Topology:").next().unwrap_or(first);
-    first.chars().take(300).collect()
+    let head = text.split(" Topology:").next().unwrap_or(&text).trim();
+    let cause = text
+        .find("Error: Kind: ")
+        .map(|i| &text[i + "Error: Kind: ".len()..])
+        .and_then(|rest| rest.split(", labels").next());
+    let reason = match cause {
+        Some(cause) => format!("{head} ({cause})"),
+        None => head.to_owned(),
+    };
+    reason.chars().take(300).collect()
 }
 
 impl Component for Mongo {
