@@ -281,3 +281,43 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     assert!(logs.contains("SIGTERM received"), "{logs}");
     assert!(logs.contains("MongoDB client closed"), "{logs}");
 }
+
+#[tokio::test]
+async fn logs_are_json_lines_with_request_fields_and_never_credentials() {
+    let (server, _db) = support::spawn_with_db("week2_notes", &[("APP_PROFILE", "dev")]).await;
+    let resp = support::client()
+        .get(server.url("/api/notes?limit=1"))
+        .header("authorization", "Bearer very-secret-token")
+        .header("cookie", "refresh_token=very-secret-cookie")
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-request-id"], "trace-me-123");
+
+    // The request's log line may arrive a moment after the response.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let logs = server.logs();
+        if let Some(line) = logs.lines().find(|l| l.contains("trace-me-123")) {
+            break line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line for the request:\n{logs}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let span = &v["span"];
+    assert_eq!(span["request_id"], "trace-me-123");
+    assert_eq!(span["method"], "GET");
+    assert_eq!(span["route"], "/api/notes");
+    assert_eq!(span["status"], 200);
+    assert!(span["latency_ms"].as_f64().is_some(), "{line}");
+
+    let logs = server.logs();
+    assert!(!logs.contains("very-secret-token"), "{logs}");
+    assert!(!logs.contains("very-secret-cookie"), "{logs}");
+}
