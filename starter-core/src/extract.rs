@@ -198,7 +198,7 @@ pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
                 ("body".to_owned(), "invalid_json")
             }
             serde_json::error::Category::Io => ("body".to_owned(), "invalid_json"),
-            serde_json::error::Category::Data => field_of(&path, &inner.to_string()),
+            serde_json::error::Category::Data => field_of(&path, &inner.to_string(), "body"),
         };
         // serde_json appends " at line 1 column 12"; keep the message short and position-free
         // for data errors, but keep the position for syntax errors where it helps.
@@ -226,7 +226,7 @@ pub fn from_query_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
-        let (field, code) = field_of(&path, &message);
+        let (field, code) = field_of(&path, &message, "query");
         ApiError::invalid_field(field, code, message)
     })
 }
@@ -236,19 +236,27 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
 }
 
 /// Picks the field name: the error path, or for "missing field `x`" the named field.
-fn field_of(path: &str, message: &str) -> (String, &'static str) {
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(name) = rest.split('`').next()
-    {
-        let field = if path == "." || path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
-        return (field, "required");
+/// Picks the field at fault: the error path, or the field a message names ("missing field
+/// `x`", "duplicate field `x`"); `whole` when neither says (`body` or `query`).
+fn field_of(path: &str, message: &str, whole: &str) -> (String, &'static str) {
+    let at_root = path == "." || path.is_empty();
+    for (prefix, code) in [
+        ("missing field `", "required"),
+        ("duplicate field `", "duplicate"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some(name) = rest.split('`').next()
+        {
+            let field = if at_root {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            };
+            return (field, code);
+        }
     }
-    let field = if path == "." || path.is_empty() {
-        "body".to_owned()
+    let field = if at_root {
+        whole.to_owned()
     } else {
         path.to_owned()
     };
@@ -397,6 +405,13 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct Q {
         limit: Option<u32>,
+    }
+
+    #[test]
+    fn repeated_query_parameter_names_the_parameter() {
+        let err = from_query_str::<Q>("limit=1&limit=2").unwrap_err();
+        assert_eq!(err.errors()[0].field, "limit");
+        assert_eq!(err.errors()[0].code, "duplicate");
     }
 
     #[test]
