@@ -371,6 +371,30 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Ends `main` with a clear one-line error and a failure exit code, never a backtrace
+/// (anyhow prints one from `main() -> Result` when `RUST_BACKTRACE` is set).
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     starter_core::app::exit_code(run().await)
+/// }
+/// async fn run() -> anyhow::Result<()> {
+///     Ok(())
+/// }
+/// ```
+pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the causes: "`mongo` failed to start: cannot reach MongoDB at …".
+            tracing::error!(error = format!("{err:#}"), "stopped with an error");
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -419,29 +443,5 @@ mod tests {
         lifespan.shutdown().await;
         lifespan.shutdown().await;
         assert_eq!(*log.lock().unwrap(), ["a.start", "a.stop"]);
-    }
-}
-
-/// Ends `main` with a clear one-line error and a failure exit code, never a backtrace
-/// (anyhow prints one from `main() -> Result` when `RUST_BACKTRACE` is set).
-///
-/// ```no_run
-/// #[tokio::main]
-/// async fn main() -> std::process::ExitCode {
-///     starter_core::app::exit_code(run().await)
-/// }
-/// async fn run() -> anyhow::Result<()> {
-///     Ok(())
-/// }
-/// ```
-pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            // `{:#}` joins the causes: "`mongo` failed to start: cannot reach MongoDB at …".
-            tracing::error!(error = format!("{err:#}"), "stopped with an error");
-            eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
-        }
     }
 }

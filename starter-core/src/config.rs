@@ -113,7 +113,7 @@ impl std::fmt::Display for Profile {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration could not be read: {0}")]
-    Parse(#[source] Box<figment::Error>),
+    Parse(Box<figment::Error>),
     #[error("invalid configuration `{key}`: {reason}")]
     Invalid { key: String, reason: String },
 }
@@ -200,6 +200,12 @@ pub struct CorsSettings {
     pub allowed_origins: Vec<String>,
     /// Let the browser send cookies (needed for refresh-token cookies).
     pub allow_credentials: bool,
+    /// Request headers allowed besides the kit's own (Authorization, Content-Type, Accept,
+    /// If-None-Match, If-Match, X-Request-Id, X-CSRF-Token).
+    pub extra_allowed_headers: Vec<String>,
+    /// Response headers JS may read besides the kit's own (X-Request-Id, Retry-After, ETag,
+    /// Location, WWW-Authenticate).
+    pub extra_exposed_headers: Vec<String>,
     /// How long a browser may cache a preflight answer.
     #[serde(with = "secs_f64")]
     pub max_age: Duration,
@@ -211,6 +217,8 @@ impl Default for CorsSettings {
             // The Vite dev server of the Vue front end.
             allowed_origins: vec!["http://localhost:5173".into()],
             allow_credentials: true,
+            extra_allowed_headers: Vec::new(),
+            extra_exposed_headers: Vec::new(),
             max_age: Duration::from_secs(600),
         }
     }
@@ -227,6 +235,17 @@ impl CorsSettings {
                     "cors.allowed_origins",
                     "a wildcard origin `*` cannot be combined with cors.allow_credentials = true; list the origins",
                 ));
+            }
+        }
+        for (key, names) in [
+            ("cors.extra_allowed_headers", &self.extra_allowed_headers),
+            ("cors.extra_exposed_headers", &self.extra_exposed_headers),
+        ] {
+            if let Some(bad) = names
+                .iter()
+                .find(|n| http::HeaderName::from_bytes(n.as_bytes()).is_err())
+            {
+                return Err(invalid(key, format!("`{bad}` is not a header name")));
             }
         }
         for origin in self.allowed_origins.iter().filter(|o| o.trim() != "*") {

@@ -95,22 +95,32 @@ pub fn cors(settings: &CorsSettings) -> CorsLayer {
             Method::DELETE,
             Method::OPTIONS,
         ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::IF_NONE_MATCH,
-            header::IF_MATCH,
-            REQUEST_ID_HEADER,
-            CSRF_HEADER,
-        ])
-        .expose_headers([
-            REQUEST_ID_HEADER,
-            header::RETRY_AFTER,
-            header::ETAG,
-            header::LOCATION,
-            header::WWW_AUTHENTICATE,
-        ])
+        .allow_headers(
+            [
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                header::IF_NONE_MATCH,
+                header::IF_MATCH,
+                REQUEST_ID_HEADER,
+                CSRF_HEADER,
+            ]
+            .into_iter()
+            .chain(header_names(&settings.extra_allowed_headers))
+            .collect::<Vec<_>>(),
+        )
+        .expose_headers(
+            [
+                REQUEST_ID_HEADER,
+                header::RETRY_AFTER,
+                header::ETAG,
+                header::LOCATION,
+                header::WWW_AUTHENTICATE,
+            ]
+            .into_iter()
+            .chain(header_names(&settings.extra_exposed_headers))
+            .collect::<Vec<_>>(),
+        )
         .max_age(settings.max_age);
     if wildcard {
         if settings.allow_credentials {
@@ -145,6 +155,13 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
             ))
             .into_response(),
     }
+}
+
+/// Header names from config (checked at load time; invalid ones are skipped here).
+fn header_names(names: &[String]) -> impl Iterator<Item = HeaderName> + '_ {
+    names
+        .iter()
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
 }
 
 fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {

@@ -6,7 +6,7 @@
 //! sensitive (see [`crate::layers`]), so even a `Debug` print of the headers shows
 //! `Sensitive`. Wrap secrets in `secrecy::SecretString`, whose `Debug` is redacted.
 
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 
 use axum::{
     extract::MatchedPath,
@@ -26,7 +26,14 @@ pub fn init(settings: &CoreSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match settings.log.format_for(settings.profile) {
-        LogFormat::Pretty => registry.with(fmt::layer().pretty()).try_init(),
+        // Colours only on a terminal, so piped or redirected logs stay plain text.
+        LogFormat::Pretty => registry
+            .with(
+                fmt::layer()
+                    .pretty()
+                    .with_ansi(std::io::stdout().is_terminal()),
+            )
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()

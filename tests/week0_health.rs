@@ -1,0 +1,225 @@
+//! Week 0 through real HTTP: runs `examples/week0_health` as a process against a fresh dev
+//! database. Run with `scripts/with-devdb cargo test --test week0_health`.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::Value;
+use support::{assert_problem, client, spawn_with_db, start_example};
+
+const EXAMPLE: &str = "week0_health";
+const VUE_ORIGIN: &str = "http://localhost:5173";
+
+#[tokio::test]
+async fn health_reports_mongo_up() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client().get(server.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok", "{body}");
+    assert_eq!(body["checks"]["mongo"]["status"], "up", "{body}");
+    assert!(body["checks"]["mongo"]["latency_ms"].is_number(), "{body}");
+}
+
+#[tokio::test]
+async fn live_and_ready_are_200_once_listening() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let live = client()
+        .get(server.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    assert_eq!(live.json::<Value>().await.unwrap()["status"], "ok");
+
+    let ready = client()
+        .get(server.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["ready"], true, "{body}");
+    assert_eq!(body["checks"]["mongo"]["status"], "up", "{body}");
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_the_vue_dev_server_with_credentials() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client()
+        .request(Method::OPTIONS, server.url("/api/async-demo"))
+        .header(header::ORIGIN, VUE_ORIGIN)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let h = resp.headers();
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], VUE_ORIGIN);
+    assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+    let methods = h[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = h[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+    assert!(headers.contains("content-type"), "{headers}");
+
+    // A simple (non-preflight) request from that origin gets the headers too.
+    let resp = client()
+        .get(server.url("/health/live"))
+        .header(header::ORIGIN, VUE_ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        VUE_ORIGIN
+    );
+    assert_eq!(
+        resp.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn cors_does_not_allow_other_origins() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client()
+        .request(Method::OPTIONS, server.url("/api/async-demo"))
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none(),
+        "{:?}",
+        resp.headers()
+    );
+
+    let resp = client()
+        .get(server.url("/health/live"))
+        .header(header::ORIGIN, "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none(),
+        "{:?}",
+        resp.headers()
+    );
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_or_generated() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client()
+        .get(server.url("/health/live"))
+        .header("x-request-id", "week0-test-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "week0-test-42");
+
+    let resp = client()
+        .get(server.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    let generated = resp.headers()["x-request-id"].to_str().unwrap();
+    assert!(!generated.is_empty());
+
+    // The request id ends up in the request's log line, for correlation.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.logs().contains("week0-test-42") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request id not logged:\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_problem_json() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client()
+        .get(server.url("/no/such/route"))
+        .header("x-request-id", "rid-404")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(resp, 404, "not_found").await;
+    assert_eq!(body["instance"], "/no/such/route", "{body}");
+    assert_eq!(body["request_id"], "rid-404", "{body}");
+}
+
+#[tokio::test]
+async fn async_demo_joins_io_and_offloads_cpu() {
+    let (server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client()
+        .get(server.url("/api/async-demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+
+    let tasks = body["io_bound"]["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 2, "{body}");
+    let waits: u64 = tasks.iter().map(|t| t["wait_ms"].as_u64().unwrap()).sum();
+    assert_eq!(body["io_bound"]["sequential_ms"], waits, "{body}");
+    assert!(body["io_bound"]["elapsed_ms"].is_number(), "{body}");
+
+    // π(200 000) = 17 984: the blocking task really ran and its result came back.
+    assert_eq!(body["cpu_bound"]["result"], 17_984, "{body}");
+    assert!(body["cpu_bound"]["elapsed_ms"].is_number(), "{body}");
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_closes_mongo() {
+    let (mut server, _db) = spawn_with_db(EXAMPLE, &[]).await;
+    let resp = client().get(server.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    server.signal(15); // SIGTERM
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("still running after SIGTERM:\n{}", server.logs()));
+    let logs = server.logs();
+    assert!(status.success(), "{status}:\n{logs}");
+    assert!(logs.contains("SIGTERM received"), "{logs}");
+    assert!(logs.contains("MongoDB client closed"), "{logs}");
+}
+
+#[tokio::test]
+async fn unreachable_database_stops_start_up_with_a_clear_error() {
+    // No database needed: port 1 refuses connections.
+    let mut server = start_example(
+        EXAMPLE,
+        &[
+            ("APP_MONGO__URL", "mongodb://127.0.0.1:1"),
+            ("APP_MONGO__STARTUP_TIMEOUT", "3"),
+            // Even with backtraces asked for, start-up errors are one clear line.
+            ("RUST_BACKTRACE", "1"),
+        ],
+    );
+    let status = server
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("still running after 30 s:\n{}", server.logs()));
+    let logs = server.logs();
+    assert!(!status.success(), "exit status {status}:\n{logs}");
+    assert!(logs.contains("mongodb://127.0.0.1:1"), "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(!logs.to_lowercase().contains("stack backtrace"), "{logs}");
+    assert!(!logs.contains("listening on"), "{logs}");
+}
