@@ -28,17 +28,11 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use axum::{
-    Router,
-    extract::{Request, State},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use axum::Router;
 use futures_util::future::BoxFuture;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    ApiError,
     config::CoreSettings,
     error::not_found_fallback,
     health::{Health, Probe},
@@ -160,15 +154,11 @@ impl App {
     /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
     fn build(self, cut: Option<watch::Receiver<bool>>) -> (Router, Health, Lifespan) {
         let health = Health::new(self.probes);
-        let mut router = self
+        let router = self
             .router
             .merge(health.router())
             .fallback(not_found_fallback);
-        if let Some(cut) = cut {
-            // Inside the standard stack, so the 503 is problem+json with a request id.
-            router = router.layer(axum::middleware::from_fn_with_state(cut, cut_in_flight));
-        }
-        let router = layers::apply(router, &self.settings);
+        let router = layers::apply_with_cut(router, &self.settings, cut);
         let lifespan = Lifespan {
             steps: self.steps,
             started: 0,
@@ -262,24 +252,6 @@ impl App {
 
 /// After the grace period, how long the 503s of cut requests get to reach their clients.
 const CUT_FLUSH: Duration = Duration::from_secs(1);
-
-/// Races a request against the shutdown switch of `serve`.
-async fn cut_in_flight(
-    State(mut cut): State<watch::Receiver<bool>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let cut = async move {
-        if cut.wait_for(|cut| *cut).await.is_err() {
-            // `serve` is gone without cutting: never cut.
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        response = next.run(request) => response,
-        () = cut => ApiError::unavailable("the server is shutting down").into_response(),
-    }
-}
 
 /// Startup and shutdown hooks, in the order they were registered.
 pub struct Lifespan {

@@ -337,17 +337,28 @@ const MAX_FOREIGN_DETAIL: usize = 512;
 /// (`ApiError`), from axum itself (404, 405, plain-text rejections) and from tower-http
 /// layers (413, timeouts, caught panics).
 pub async fn problem_middleware(request: Request, next: Next) -> Response {
-    let instance = request.uri().path().to_owned();
+    let uri = request.uri().clone();
     let request_id = request
         .headers()
         .get(crate::layers::REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .cloned();
     let response = next.run(request).await;
+    finalize(response, &uri, request_id.as_ref()).await
+}
+
+/// The work of [`problem_middleware`] on a response, given the request's URI and id.
+/// Success responses pass through untouched.
+pub(crate) async fn finalize(
+    response: Response,
+    uri: &axum::http::Uri,
+    request_id: Option<&HeaderValue>,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    let instance = uri.path().to_owned();
+    let request_id = request_id.and_then(|v| v.to_str().ok()).map(str::to_owned);
 
     let (mut parts, body) = response.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {

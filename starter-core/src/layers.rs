@@ -7,18 +7,26 @@
 //! 4. echo `x-request-id` on the response,
 //! 5. CORS (outside the error layers so error responses carry CORS headers too),
 //! 6. compression,
-//! 7. problem+json for every error ([`crate::error::problem_middleware`]),
-//! 8. request timeout (503 `request_timeout`),
-//! 9. body size limit,
-//! 10. panic → 500 without internals.
+//! 7. problem+json for every error, the request timeout (503 `request_timeout`) and the
+//!    shutdown cut-off ([`ProblemLayer`]),
+//! 8. body size limit,
+//! 9. panic → 500 without internals.
 
-use std::{any::Any, time::Duration};
+use std::{
+    any::Any,
+    convert::Infallible,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+use tower::{Layer, Service};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, Request},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use tower::ServiceBuilder;
@@ -34,7 +42,7 @@ use tower_http::{
 
 use crate::{
     config::{CoreSettings, CorsSettings},
-    error::{ApiError, problem_middleware},
+    error::{ApiError, finalize},
     logging,
 };
 
@@ -45,6 +53,16 @@ pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
 /// Wraps `router` (every route and the fallback) in the standard stack.
 pub fn apply(router: Router, settings: &CoreSettings) -> Router {
+    apply_with_cut(router, settings, None)
+}
+
+/// [`apply`], plus the switch with which `App::serve` ends requests still running when the
+/// shutdown grace period is over.
+pub(crate) fn apply_with_cut(
+    router: Router,
+    settings: &CoreSettings,
+    cut: Option<watch::Receiver<bool>>,
+) -> Router {
     router.layer(
         ServiceBuilder::new()
             .layer(SetSensitiveRequestHeadersLayer::new([
@@ -67,13 +85,10 @@ pub fn apply(router: Router, settings: &CoreSettings) -> Router {
             .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
             .layer(cors(&settings.cors))
             .layer(CompressionLayer::new())
-            .layer(axum::middleware::from_fn(problem_middleware))
-            // A `from_fn` middleware needs an `axum::body::Body`, so it sits above the
-            // body limit (which wraps the body in `Limited`).
-            .layer(axum::middleware::from_fn_with_state(
-                settings.server.request_timeout,
-                timeout,
-            ))
+            .layer(ProblemLayer {
+                timeout: settings.server.request_timeout,
+                cut,
+            })
             // tower-http enforces the limit on every body; axum's own 2 MiB default for
             // extractors is turned off so that `server.body_limit` is the one limit.
             .layer(DefaultBodyLimit::disable())
@@ -141,19 +156,86 @@ pub fn cors(settings: &CorsSettings) -> CorsLayer {
     }
 }
 
-/// Answers 503 `request_timeout` when the inner service takes longer than `limit`.
+/// Problem+json for every error, the request timeout, and the shutdown cut-off, in one
+/// layer.
 ///
-/// (Not 408: that status means the *client* was too slow to send its request, and browsers
-/// retry it on their own, which would replay a POST whose handler was cut short.)
-async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "request_timeout")
-            .with_detail(format!(
-                "the request took longer than the limit of {} s",
-                limit.as_secs_f64()
-            ))
-            .into_response(),
+/// A plain tower service rather than three `axum::middleware::from_fn`: `from_fn` boxes a
+/// clone of the whole inner stack on every request, and three of them halved the
+/// throughput of `/health/live` in `scripts/bench`.
+#[derive(Clone)]
+pub struct ProblemLayer {
+    timeout: Duration,
+    cut: Option<watch::Receiver<bool>>,
+}
+
+impl<S> Layer<S> for ProblemLayer {
+    type Service = ProblemService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ProblemService {
+            inner,
+            timeout: self.timeout,
+            cut: self.cut.clone(),
+        }
+    }
+}
+
+/// The service of [`ProblemLayer`].
+#[derive(Clone)]
+pub struct ProblemService<S> {
+    inner: S,
+    timeout: Duration,
+    cut: Option<watch::Receiver<bool>>,
+}
+
+impl<S> Service<Request> for ProblemService<S>
+where
+    S: Service<Request, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse + Send,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was polled ready is the one to call (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let uri = request.uri().clone();
+        let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
+        let limit = self.timeout;
+        let cut = self.cut.clone();
+        Box::pin(async move {
+            let run = tokio::time::timeout(limit, inner.call(request));
+            let outcome = match cut {
+                Some(mut cut) => tokio::select! {
+                    outcome = run => Some(outcome),
+                    // `wait_for` fails only when `serve` is gone without cutting: never cut.
+                    Ok(_) = cut.wait_for(|cut| *cut) => None,
+                },
+                None => Some(run.await),
+            };
+            let response = match outcome {
+                Some(Ok(Ok(response))) => response.into_response(),
+                Some(Ok(Err(never))) => match never {},
+                // Not 408: that status means the *client* was too slow to send its request,
+                // and browsers retry it on their own, which could replay a POST.
+                Some(Err(_elapsed)) => {
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "request_timeout")
+                        .with_detail(format!(
+                            "the request took longer than the limit of {} s",
+                            limit.as_secs_f64()
+                        ))
+                        .into_response()
+                }
+                None => ApiError::unavailable("the server is shutting down").into_response(),
+            };
+            Ok(finalize(response, &uri, request_id.as_ref()).await)
+        })
     }
 }
 
