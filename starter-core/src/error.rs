@@ -17,7 +17,8 @@
 //!
 //! Handlers return `Result<T, ApiError>`. Errors that axum or tower-http produce on their own
 //! (an unknown route, a wrong method, a body over the limit, a timeout) are rewritten into the
-//! same shape by [`problem_middleware`], which also fills `instance` and `request_id`.
+//! same shape by [`crate::layers::ProblemLayer`] (part of every [`crate::App`]), which also
+//! fills `instance` and `request_id`.
 
 use std::borrow::Cow;
 
@@ -333,9 +334,10 @@ const MAX_FOREIGN_DETAIL: usize = 512;
 
 /// Makes every error response problem+json and stamps `instance` and `request_id`.
 ///
-/// Installed by [`crate::App`] outside the handlers, so it sees responses from handlers
-/// (`ApiError`), from axum itself (404, 405, plain-text rejections) and from tower-http
-/// layers (413, timeouts, caught panics).
+/// [`crate::App`] already does this (with [`crate::layers::ProblemLayer`]); this
+/// `axum::middleware::from_fn` form is for routers served without `App`. Put it outside the
+/// handlers so it sees responses from handlers (`ApiError`), from axum itself (404, 405,
+/// plain-text rejections) and from tower-http layers (413, caught panics).
 pub async fn problem_middleware(request: Request, next: Next) -> Response {
     let uri = request.uri().clone();
     let request_id = request
