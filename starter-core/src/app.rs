@@ -148,17 +148,33 @@ impl App {
     /// Useful with `tower::ServiceExt::oneshot` in tests; `/health/ready` stays 503 until
     /// `health.set_started(true)`.
     pub fn into_router(self) -> (Router, Health, Lifespan) {
-        self.build(None)
+        let (service, health, lifespan) = self.build(None);
+        (Router::new().fallback_service(service), health, lifespan)
     }
 
     /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
-    fn build(self, cut: Option<watch::Receiver<bool>>) -> (Router, Health, Lifespan) {
+    fn build(
+        self,
+        cut: Option<watch::Receiver<bool>>,
+    ) -> (
+        impl tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+        Health,
+        Lifespan,
+    ) {
         let health = Health::new(self.probes);
         let router = self
             .router
             .merge(health.router())
             .fallback(not_found_fallback);
-        let router = layers::apply_with_cut(router, &self.settings, cut);
+        let router = layers::stack(router, &self.settings, cut);
         let lifespan = Lifespan {
             steps: self.steps,
             started: 0,
@@ -206,7 +222,9 @@ impl App {
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(router),
         )
         .with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;

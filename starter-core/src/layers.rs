@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -51,50 +51,100 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// The CSRF header of double-submit cookies (allowed through CORS).
 pub const CSRF_HEADER: HeaderName = HeaderName::from_static("x-csrf-token");
 
-/// Wraps `router` (every route and the fallback) in the standard stack.
+/// Wraps `router` (every route and the fallback) in the standard stack, as a `Router`.
+///
+/// Handy for tests (`tower::ServiceExt::oneshot`) and for serving yourself. `App::serve`
+/// uses [`stack`] directly, which saves one boxed clone of the whole stack per request.
 pub fn apply(router: Router, settings: &CoreSettings) -> Router {
-    apply_with_cut(router, settings, None)
+    Router::new().fallback_service(stack(router, settings, None))
 }
 
-/// [`apply`], plus the switch with which `App::serve` ends requests still running when the
-/// shutdown grace period is over.
-pub(crate) fn apply_with_cut(
+/// The standard stack around `router`, wrapped once around the whole router rather than
+/// around each route (`Router::layer`), so a request pays for one stack, not for a boxed
+/// clone of it. `cut` is the switch with which `App::serve` ends requests still running
+/// when the shutdown grace period is over.
+pub fn stack(
     router: Router,
     settings: &CoreSettings,
     cut: Option<watch::Receiver<bool>>,
-) -> Router {
-    router.layer(
-        ServiceBuilder::new()
-            .layer(SetSensitiveRequestHeadersLayer::new([
-                header::AUTHORIZATION,
-                header::COOKIE,
-                header::PROXY_AUTHORIZATION,
-            ]))
-            .layer(SetRequestIdLayer::new(
-                REQUEST_ID_HEADER.clone(),
-                MakeRequestUuid,
-            ))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(logging::make_request_span)
-                    .on_request(())
-                    .on_response(logging::on_response)
-                    .on_failure(()),
-            )
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER.clone()))
-            .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
-            .layer(cors(&settings.cors))
-            .layer(CompressionLayer::new())
-            .layer(ProblemLayer {
-                timeout: settings.server.request_timeout,
-                cut,
-            })
-            // tower-http enforces the limit on every body; axum's own 2 MiB default for
-            // extractors is turned off so that `server.body_limit` is the one limit.
-            .layer(DefaultBodyLimit::disable())
-            .layer(RequestBodyLimitLayer::new(settings.server.body_limit))
-            .layer(CatchPanicLayer::custom(panic_response)),
-    )
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static
++ use<> {
+    // The matched route is only known inside the router, so a tiny per-route layer records
+    // it on the request span the trace layer opened outside.
+    let router = router.layer(RecordRouteLayer);
+    ServiceBuilder::new()
+        // hyper wants axum's body type back, whatever the layers below made of it.
+        .map_response(IntoResponse::into_response)
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::PROXY_AUTHORIZATION,
+        ]))
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID_HEADER.clone(),
+            MakeRequestUuid,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(logging::make_request_span)
+                .on_request(())
+                .on_response(logging::on_response)
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER.clone()))
+        .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
+        .layer(cors(&settings.cors))
+        // Box the compressed body at once: the encoder states live inline in it (a few KiB
+        // for brotli), and every layer above would otherwise move them around on each poll.
+        .map_response(IntoResponse::into_response)
+        .layer(CompressionLayer::new())
+        .layer(ProblemLayer {
+            timeout: settings.server.request_timeout,
+            cut,
+        })
+        // tower-http enforces the limit on every body; axum's own 2 MiB default for
+        // extractors is turned off so that `server.body_limit` is the one limit.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(settings.server.body_limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .service(router)
+}
+
+/// Records the matched route (`/api/notes/{id}`, not the raw path) on the request span.
+#[derive(Clone, Copy)]
+struct RecordRouteLayer;
+
+impl<S> Layer<S> for RecordRouteLayer {
+    type Service = RecordRoute<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RecordRoute(inner)
+    }
+}
+
+#[derive(Clone)]
+struct RecordRoute<S>(S);
+
+impl<S: Service<Request>> Service<Request> for RecordRoute<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // Runs while the trace layer's future is polled, so the current span is the
+        // request's own.
+        if let Some(route) = request.extensions().get::<MatchedPath>() {
+            tracing::Span::current().record("route", route.as_str());
+        }
+        self.0.call(request)
+    }
 }
 
 /// CORS from `[cors]`. Exact origins are matched exactly; `*` allows any origin, and then

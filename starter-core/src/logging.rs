@@ -55,11 +55,13 @@ pub fn make_request_span<B>(request: &Request<B>) -> Span {
         .get(crate::layers::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // `route` is filled in by the router once it has matched one (see `layers::stack`); a
+    // request no route matched keeps `<unmatched>`. (The span is opened outside the
+    // router, so the matched path is not known yet here.)
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(MatchedPath::as_str)
-        .unwrap_or("<unmatched>");
+        .map_or("<unmatched>", MatchedPath::as_str);
     tracing::info_span!(
         "request",
         request_id,
