@@ -1,10 +1,73 @@
 //! # starter-auth
 //!
-//! Authentication and authorization for apps built on `starter-core` (curriculum week 3):
-//! argon2id password hashing on the blocking pool, JWT access tokens, rotating refresh
-//! tokens in HttpOnly cookies with reuse detection, double-submit CSRF, `AuthUser` and role
-//! guards, and rate limiting with tower_governor. Feature `mongo` adds the MongoDB-backed
-//! user and refresh-token stores.
+//! Authentication for starter-core apps, with strict defaults:
 //!
-//! Status: not built yet. This crate is a placeholder so the workspace has its final shape;
-//! the work is tracked as the week 3 issue.
+//! - **Passwords**: argon2id (OWASP: m = 19 MiB, t = 2, p = 1), PHC strings, hashed on the
+//!   blocking pool, upgraded at login when the parameters change; an unknown email costs
+//!   the same time as a wrong password.
+//! - **Access tokens**: short-lived JWTs (15 min), HS256 or EdDSA, `kid` header for key
+//!   rotation, pinned algorithm, iss/aud/exp/nbf/typ all checked.
+//! - **Refresh tokens**: 256-bit random, stored only as SHA-256, sent as an HttpOnly
+//!   `SameSite=Strict` cookie scoped to `/auth`, rotated on every use; a replayed token
+//!   revokes its whole family (RFC 9700 §4.14).
+//! - **CSRF**: double-submit cookie `csrf_token` + header `X-CSRF-Token`, compared in
+//!   constant time.
+//! - **Extractors and guards**: [`AuthUser`] (401 + `WWW-Authenticate: Bearer`),
+//!   `Option<AuthUser>`, [`RequireRole`] (403).
+//! - **Rate limiting** of login/register/refresh per client IP (tower_governor), with
+//!   `X-Forwarded-For` believed only from `auth.trusted_proxies`.
+//! - **A mountable router** ([`router()`]) and, with feature `mongo`, the MongoDB stores.
+//!
+//! ```no_run
+//! use starter_auth::{AuthService, AuthSettings};
+//! use starter_core::{App, config::Profile};
+//! use starter_mongo::{Mongo, MongoSettings};
+//!
+//! # async fn run(core: starter_core::config::CoreSettings, auth: AuthSettings, db: MongoSettings) -> anyhow::Result<()> {
+//! let mongo = starter_auth::mongo::register(Mongo::new(&db).await?);
+//! let service = AuthService::mongo(&auth, core.profile, &mongo)?;
+//! App::new(&core)
+//!     .merge(starter_auth::router(service.clone()))
+//!     .component(mongo)
+//!     .component(service) // seeds the admin from `auth.seed_admin`, if set
+//!     .run()
+//!     .await
+//! # }
+//! ```
+
+pub mod extract;
+pub mod jwt;
+#[cfg(feature = "mongo")]
+pub mod mongo;
+pub mod password;
+pub mod rate_limit;
+pub mod router;
+pub mod service;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+
+pub use extract::{AuthUser, RequireRole, authenticate};
+pub use jwt::{Claims, Jwt};
+pub use router::router;
+pub use service::{ADMIN_ROLE, AuthService, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, USER_ROLE};
+pub use settings::AuthSettings;
+
+use futures_util::future::BoxFuture;
+
+/// As a lifespan component the service seeds the admin account at start-up (after the
+/// database component registered before it) and warms the dummy hash of unknown-email
+/// logins, so the first such login is not slower than the others.
+impl starter_core::Component for AuthService {
+    fn name(&self) -> &str {
+        "auth"
+    }
+
+    fn startup(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.seed_admin().await?;
+            self.warm_up().await;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! The MongoDB stores (feature `mongo`): collections `users` and `refresh_tokens`.
+//!
+//! ```text
+//! users           { _id, email (unique), password_hash, roles, created_at }
+//! refresh_tokens  { _id, token_hash (unique), user_id, family_id, state, expires_at (TTL),
+//!                   created_at }
+//! ```
+//!
+//! `user_id` is stored as the id's hex string, not an ObjectId: the dev stand-in server
+//! matches ObjectIds outside `_id` only through `$in`, and the string costs nothing here.
+//! State changes use `$currentDate` for their timestamps for the same reason (the stand-in
+//! stores a `$set` date as a string).
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use mongodb::{
+    IndexModel,
+    bson::{DateTime, doc, oid::ObjectId},
+};
+use serde::{Deserialize, Serialize};
+use starter_mongo::{DbError, Mongo, MongoDocument, Repository, index::Index};
+
+use crate::store::{
+    NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoreResult, User, UserStore,
+};
+
+/// A user document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub email: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub created_at: DateTime,
+}
+
+impl MongoDocument for UserDoc {
+    const COLLECTION: &'static str = "users";
+    fn indexes() -> Vec<IndexModel> {
+        vec![Index::unique("email")]
+    }
+}
+
+impl From<UserDoc> for User {
+    fn from(doc: UserDoc) -> Self {
+        User {
+            id: doc.id.to_hex(),
+            email: doc.email,
+            password_hash: doc.password_hash,
+            roles: doc.roles,
+        }
+    }
+}
+
+const ACTIVE: &str = "active";
+const ROTATED: &str = "rotated";
+const REVOKED: &str = "revoked";
+
+/// A refresh-token document: the hash, never the token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub token_hash: String,
+    pub user_id: String,
+    pub family_id: String,
+    /// `active`, `rotated` or `revoked`.
+    pub state: String,
+    /// The TTL index removes the document once this has passed.
+    pub expires_at: DateTime,
+    pub created_at: DateTime,
+}
+
+impl MongoDocument for RefreshDoc {
+    const COLLECTION: &'static str = "refresh_tokens";
+    fn indexes() -> Vec<IndexModel> {
+        vec![
+            Index::unique("token_hash"),
+            Index::asc("family_id"),
+            Index::asc("user_id"),
+            Index::ttl("expires_at", Duration::ZERO),
+        ]
+    }
+}
+
+impl From<RefreshDoc> for RefreshRecord {
+    fn from(doc: RefreshDoc) -> Self {
+        RefreshRecord {
+            token_hash: doc.token_hash,
+            user_id: doc.user_id,
+            family_id: doc.family_id,
+            expires_at: doc.expires_at.to_system_time(),
+        }
+    }
+}
+
+fn store_error(err: DbError) -> StoreError {
+    if err.is_duplicate_key() {
+        StoreError::Duplicate
+    } else {
+        StoreError::Other(err.into())
+    }
+}
+
+/// Registers both collections (and their indexes) on `mongo`; call before start-up.
+pub fn register(mongo: Mongo) -> Mongo {
+    mongo.register::<UserDoc>().register::<RefreshDoc>()
+}
+
+/// [`UserStore`] on the `users` collection.
+#[derive(Clone)]
+pub struct MongoUserStore {
+    repo: Repository<UserDoc>,
+}
+
+impl MongoUserStore {
+    pub fn new(mongo: &Mongo) -> Self {
+        Self { repo: mongo.repo() }
+    }
+
+    /// The typed repository, for app routes that list or manage users.
+    pub fn repo(&self) -> &Repository<UserDoc> {
+        &self.repo
+    }
+}
+
+fn parse_id(id: &str) -> Option<ObjectId> {
+    ObjectId::parse_str(id).ok()
+}
+
+impl UserStore for MongoUserStore {
+    fn create(&self, user: NewUser) -> BoxFuture<'_, StoreResult<User>> {
+        Box::pin(async move {
+            let doc = UserDoc {
+                id: ObjectId::new(),
+                email: user.email,
+                password_hash: user.password_hash,
+                roles: user.roles,
+                created_at: DateTime::now(),
+            };
+            self.repo.insert(&doc).await.map_err(store_error)?;
+            Ok(doc.into())
+        })
+    }
+
+    fn by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(async move {
+            let found = self
+                .repo
+                .find_one(doc! { "email": email })
+                .await
+                .map_err(store_error)?;
+            Ok(found.map(User::from))
+        })
+    }
+
+    fn by_id<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(async move {
+            let Some(id) = parse_id(id) else {
+                return Ok(None);
+            };
+            Ok(self
+                .repo
+                .get(id)
+                .await
+                .map_err(store_error)?
+                .map(User::from))
+        })
+    }
+
+    fn set_password_hash<'a>(
+        &'a self,
+        id: &'a str,
+        hash: String,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let Some(id) = parse_id(id) else {
+                return Ok(());
+            };
+            self.repo
+                .set(doc! { "_id": id }, doc! { "password_hash": hash })
+                .await
+                .map_err(store_error)?;
+            Ok(())
+        })
+    }
+
+    fn add_role<'a>(&'a self, id: &'a str, role: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let Some(id) = parse_id(id) else {
+                return Ok(());
+            };
+            self.repo
+                .add_to_set(doc! { "_id": id }, "roles", role)
+                .await
+                .map_err(store_error)?;
+            Ok(())
+        })
+    }
+}
+
+/// [`RefreshStore`] on the `refresh_tokens` collection.
+#[derive(Clone)]
+pub struct MongoRefreshStore {
+    repo: Repository<RefreshDoc>,
+}
+
+impl MongoRefreshStore {
+    pub fn new(mongo: &Mongo) -> Self {
+        Self { repo: mongo.repo() }
+    }
+}
+
+impl RefreshStore for MongoRefreshStore {
+    fn insert(&self, record: RefreshRecord) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let doc = RefreshDoc {
+                id: ObjectId::new(),
+                token_hash: record.token_hash,
+                user_id: record.user_id,
+                family_id: record.family_id,
+                state: ACTIVE.into(),
+                expires_at: DateTime::from_system_time(record.expires_at),
+                created_at: DateTime::now(),
+            };
+            self.repo.insert(&doc).await.map_err(store_error)?;
+            Ok(())
+        })
+    }
+
+    fn rotate<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Rotation>> {
+        Box::pin(async move {
+            // Compare-and-set: only an `active` token turns `rotated`, so of two concurrent
+            // refreshes with the same token exactly one wins and the other is a reuse.
+            let won = self
+                .repo
+                .update_one(
+                    doc! { "token_hash": token_hash, "state": ACTIVE },
+                    doc! { "$set": { "state": ROTATED }, "$currentDate": { "rotated_at": true } },
+                )
+                .await
+                .map_err(store_error)?;
+            if let Some(doc) = won {
+                return Ok(Rotation::Rotated(doc.into()));
+            }
+            let seen = self
+                .repo
+                .find_one(doc! { "token_hash": token_hash })
+                .await
+                .map_err(store_error)?;
+            Ok(match seen {
+                Some(doc) => Rotation::Reused(doc.into()),
+                None => Rotation::Unknown,
+            })
+        })
+    }
+
+    fn revoke_family<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.repo
+                .collection()
+                .update_many(
+                    doc! { "family_id": family_id },
+                    doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } },
+                )
+                .await
+                .map_err(|e| store_error(e.into()))?;
+            Ok(())
+        })
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            self.repo
+                .collection()
+                .update_many(
+                    doc! { "user_id": user_id },
+                    doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } },
+                )
+                .await
+                .map_err(|e| store_error(e.into()))?;
+            Ok(())
+        })
+    }
+
+    fn family_of<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(async move {
+            let found = self
+                .repo
+                .find_one(doc! { "token_hash": token_hash })
+                .await
+                .map_err(store_error)?;
+            Ok(found.map(|doc| doc.family_id))
+        })
+    }
+}

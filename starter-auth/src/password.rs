@@ -1,0 +1,127 @@
+//! Password hashing: argon2id, PHC strings, always on the blocking pool.
+//!
+//! argon2 is deliberately slow (tens of milliseconds) and memory-hard; run on an async
+//! worker it would stall every other request on that thread, so each call goes through
+//! `spawn_blocking`.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::OnceCell;
+
+use crate::settings::AuthSettings;
+
+/// argon2 parameters from settings.
+pub fn params(settings: &AuthSettings) -> Result<Params, argon2::Error> {
+    Params::new(
+        settings.argon2_memory_kib,
+        settings.argon2_iterations,
+        settings.argon2_parallelism,
+        None,
+    )
+}
+
+/// The outcome of [`Passwords::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// Wrong password (or a stored hash that cannot be read).
+    No,
+    /// Right password, hash up to date.
+    Yes,
+    /// Right password, but hashed with other parameters: store a new hash now.
+    YesRehash,
+}
+
+/// Hashes and verifies passwords with one set of argon2id parameters. Cheap to clone.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// A hash of a random password, verified against when the account does not exist,
+    /// so an unknown email costs the same time as a wrong password.
+    dummy: Arc<OnceCell<String>>,
+}
+
+impl Passwords {
+    pub fn new(params: Params) -> Self {
+        Self {
+            params,
+            dummy: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+        Ok(Self::new(params(settings).map_err(|e| {
+            anyhow::anyhow!("auth.argon2_*: invalid argon2 parameters: {e}")
+        })?))
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) of `password`.
+    pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
+        let params = self.params.clone();
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Self::argon2(params)
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
+        })
+        .await?
+    }
+
+    /// Checks `password` against the PHC string `stored`.
+    pub async fn verify(&self, password: &SecretString, stored: &str) -> Verified {
+        let params = self.params.clone();
+        let password = password.clone();
+        let stored = stored.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let Ok(hash) = PasswordHash::new(&stored) else {
+                tracing::error!("a stored password hash is not a PHC string");
+                return Verified::No;
+            };
+            // The verifier takes algorithm and cost from the PHC string itself.
+            if Argon2::default()
+                .verify_password(password.expose_secret().as_bytes(), &hash)
+                .is_err()
+            {
+                return Verified::No;
+            }
+            let current = hash.algorithm == Algorithm::Argon2id.ident()
+                && hash.version == Some(Version::V0x13.into())
+                && Params::try_from(&hash).is_ok_and(|p| {
+                    p.m_cost() == params.m_cost()
+                        && p.t_cost() == params.t_cost()
+                        && p.p_cost() == params.p_cost()
+                });
+            if current {
+                Verified::Yes
+            } else {
+                Verified::YesRehash
+            }
+        })
+        .await
+        .unwrap_or(Verified::No)
+    }
+
+    /// Burns the time of one verification, for a login with an unknown email.
+    pub async fn verify_dummy(&self, password: &SecretString) {
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async {
+                let random = SecretString::from(crate::tokens::random_token());
+                self.hash(&random).await
+            })
+            .await;
+        if let Ok(dummy) = dummy {
+            let _ = self.verify(password, dummy).await;
+        }
+    }
+}

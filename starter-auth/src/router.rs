@@ -1,0 +1,276 @@
+//! The mountable auth router: register, login, refresh, logout, logout-all, me.
+//!
+//! ```text
+//! POST /auth/register    {email, password}           201 {id, email, roles}
+//! POST /auth/login       JSON {email, password}, or form username + password (OAuth2
+//!                        password flow)              200 {access_token, token_type, expires_in}
+//!                                                    + cookies refresh_token, csrf_token
+//! POST /auth/refresh     cookies + X-CSRF-Token      200 as login, cookies rotated
+//! POST /auth/logout      cookies + X-CSRF-Token      204, cookies cleared
+//! POST /auth/logout-all  Bearer                      204, every session of the user ended
+//! GET  /me               Bearer                      200 {id, email, roles}
+//! ```
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{FromRef, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use starter_core::{
+    ApiError,
+    extract::{Json, from_json_slice, from_query_str},
+    layers::CSRF_HEADER,
+};
+
+use crate::{
+    extract::AuthUser,
+    jwt::Jwt,
+    rate_limit::{self, ClientIp},
+    service::{AuthService, Session, invalid_refresh_token},
+    store::User,
+    tokens::constant_time_eq,
+};
+
+/// Cookie of the refresh token: HttpOnly, only sent to `/auth`.
+pub const REFRESH_COOKIE: &str = "refresh_token";
+/// Cookie of the CSRF token: readable by JS, echoed in `X-CSRF-Token`.
+pub const CSRF_COOKIE: &str = "csrf_token";
+/// The path the refresh cookie is scoped to.
+pub const REFRESH_COOKIE_PATH: &str = "/auth";
+
+impl FromRef<AuthService> for Jwt {
+    fn from_ref(service: &AuthService) -> Jwt {
+        service.jwt().clone()
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    pub id: String,
+    pub email: String,
+    pub roles: Vec<String>,
+}
+
+impl From<User> for UserOut {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            roles: user.roles,
+        }
+    }
+}
+
+/// The body of login and refresh (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenOut {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: SecretString,
+}
+
+/// The OAuth2 password grant form (`username` is the email).
+#[derive(Deserialize)]
+struct PasswordForm {
+    username: String,
+    password: SecretString,
+    #[serde(default)]
+    grant_type: Option<String>,
+    // `scope`, `client_id`… are allowed and ignored.
+    #[serde(flatten)]
+    _rest: std::collections::HashMap<String, String>,
+}
+
+/// The auth routes, rate limited per client IP as `auth.rate_limit` says. Merge it into
+/// the app: `App::new(..).merge(starter_auth::router(service))`.
+pub fn router(service: AuthService) -> Router {
+    let limits = &service.settings().rate_limit;
+    let client_ip = ClientIp::new(&service.settings().trusted_proxies);
+    Router::new()
+        .route(
+            "/auth/register",
+            post(register).layer(rate_limit::layer(limits.register, client_ip.clone())),
+        )
+        .route(
+            "/auth/login",
+            post(login).layer(rate_limit::layer(limits.login, client_ip.clone())),
+        )
+        .route(
+            "/auth/refresh",
+            post(refresh).layer(rate_limit::layer(limits.refresh, client_ip)),
+        )
+        .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
+        .route("/me", get(me))
+        .with_state(service)
+}
+
+async fn register(
+    State(service): State<AuthService>,
+    Json(body): Json<Credentials>,
+) -> Result<(StatusCode, axum::Json<UserOut>), ApiError> {
+    let user = service.register(&body.email, &body.password).await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+async fn login(
+    State(service): State<AuthService>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (email, password) = read_credentials(&headers, &body)?;
+    let session = service.login(&email, &password).await?;
+    Ok(session_response(&service, jar, session))
+}
+
+/// JSON `{email, password}` or the OAuth2 form `username` + `password`.
+fn read_credentials(headers: &HeaderMap, body: &[u8]) -> Result<(String, SecretString), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" => {
+            let Credentials { email, password } = from_json_slice(body)?;
+            Ok((email, password))
+        }
+        "application/x-www-form-urlencoded" => {
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::invalid_field("body", "utf8", "the form is not UTF-8"))?;
+            let form: PasswordForm = from_query_str(text)?;
+            if let Some(grant) = &form.grant_type
+                && grant != "password"
+            {
+                return Err(ApiError::invalid_field(
+                    "grant_type",
+                    "unsupported",
+                    "only grant_type=password is supported",
+                ));
+            }
+            Ok((form.username, form.password))
+        }
+        _ => Err(ApiError::unsupported_media_type(
+            "send application/json {email, password} or an application/x-www-form-urlencoded form with username and password",
+        )),
+    }
+}
+
+async fn refresh(
+    State(service): State<AuthService>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    check_csrf(&headers, &jar)?;
+    let token = jar
+        .get(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(invalid_refresh_token)?;
+    let session = service.refresh(&token).await?;
+    Ok(session_response(&service, jar, session))
+}
+
+async fn logout(
+    State(service): State<AuthService>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    check_csrf(&headers, &jar)?;
+    if let Some(cookie) = jar.get(REFRESH_COOKIE) {
+        service.logout(cookie.value()).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, clear_cookies(jar)).into_response())
+}
+
+async fn logout_all(
+    State(service): State<AuthService>,
+    user: AuthUser,
+    jar: CookieJar,
+) -> Result<Response, ApiError> {
+    service.logout_everywhere(&user.id).await?;
+    Ok((StatusCode::NO_CONTENT, clear_cookies(jar)).into_response())
+}
+
+/// The caller, from the access token alone (no database round trip).
+async fn me(user: AuthUser) -> axum::Json<UserOut> {
+    axum::Json(UserOut {
+        id: user.id,
+        email: user.email,
+        roles: user.roles,
+    })
+}
+
+/// Double-submit check: the `X-CSRF-Token` header must equal the `csrf_token` cookie. A
+/// cross-site page can make the browser send the cookies, but cannot read them to set
+/// the header.
+fn check_csrf(headers: &HeaderMap, jar: &CookieJar) -> Result<(), ApiError> {
+    let cookie = jar.get(CSRF_COOKIE).map(|c| c.value()).unwrap_or_default();
+    let header = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if cookie.is_empty() || !constant_time_eq(cookie, header) {
+        return Err(ApiError::forbidden(
+            "the X-CSRF-Token header must equal the csrf_token cookie",
+        )
+        .with_code("csrf_failed"));
+    }
+    Ok(())
+}
+
+fn session_response(service: &AuthService, jar: CookieJar, session: Session) -> Response {
+    let max_age =
+        time::Duration::seconds(i64::try_from(service.refresh_ttl().as_secs()).unwrap_or(i64::MAX));
+    let refresh = Cookie::build((
+        REFRESH_COOKIE,
+        session.refresh_token.expose_secret().to_owned(),
+    ))
+    .http_only(true)
+    .same_site(SameSite::Strict)
+    .path(REFRESH_COOKIE_PATH)
+    .secure(service.secure_cookies())
+    .max_age(max_age);
+    let csrf = Cookie::build((CSRF_COOKIE, session.csrf_token))
+        .http_only(false)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(service.secure_cookies())
+        .max_age(max_age);
+    let body = TokenOut {
+        access_token: session.access_token,
+        token_type: "bearer",
+        expires_in: session.expires_in,
+    };
+    (
+        // Tokens must not be cached anywhere (RFC 6749 §5.1).
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        jar.add(refresh).add(csrf),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+fn clear_cookies(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(REFRESH_COOKIE).path(REFRESH_COOKIE_PATH))
+        .remove(Cookie::build(CSRF_COOKIE).path("/"))
+}

@@ -1,0 +1,362 @@
+//! The auth flows (register, login, refresh, logout) independent of HTTP details.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use secrecy::{ExposeSecret, SecretString};
+use starter_core::{ApiError, FieldError, config::Profile};
+
+use crate::{
+    jwt::Jwt,
+    password::{Passwords, Verified},
+    settings::AuthSettings,
+    store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
+    tokens::{hash_token, random_token},
+};
+
+/// Password length bounds, in characters (not bytes).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Role every new account gets.
+pub const USER_ROLE: &str = "user";
+/// Role of the seeded admin; `GET /admin/...` routes require it.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// What a successful login or refresh hands out.
+pub struct Session {
+    pub access_token: String,
+    pub expires_in: u64,
+    /// Raw refresh token, for the cookie only; the database has its hash.
+    pub refresh_token: SecretString,
+    pub csrf_token: String,
+}
+
+/// The detail of every failed login, whatever the reason (no user enumeration).
+pub const INVALID_CREDENTIALS: &str = "the email or password is wrong";
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized(INVALID_CREDENTIALS).with_code("invalid_credentials")
+}
+
+/// The one 401 of every refresh failure (missing, unknown, expired, revoked, reused).
+pub fn invalid_refresh_token() -> ApiError {
+    ApiError::unauthorized("the refresh token is missing, expired or revoked; log in again")
+        .with_code("invalid_refresh_token")
+}
+
+/// Trims and lowercases an email, so `A@x.io ` and `a@x.io` are one account.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks a registration; 422 naming each bad field.
+pub fn validate_credentials(email: &str, password: &str) -> Result<(), ApiError> {
+    use validator::ValidateEmail;
+    let mut errors = Vec::new();
+    if !email.validate_email() {
+        errors.push(FieldError::new(
+            "email",
+            "email",
+            "must be a valid email address",
+        ));
+    }
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            "length",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    } else if len > MAX_PASSWORD_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            "length",
+            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// Register, log in, refresh and log out, over a user store and a refresh-token store.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jwt: Jwt,
+    passwords: Passwords,
+    users: Arc<dyn UserStore>,
+    refresh: Arc<dyn RefreshStore>,
+    refresh_ttl: Duration,
+    secure_cookies: bool,
+    settings: AuthSettings,
+}
+
+impl AuthService {
+    pub fn new(
+        settings: &AuthSettings,
+        profile: Profile,
+        users: Arc<dyn UserStore>,
+        refresh: Arc<dyn RefreshStore>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                jwt: Jwt::from_settings(settings)?,
+                passwords: Passwords::from_settings(settings)?,
+                users,
+                refresh,
+                refresh_ttl: settings.refresh_ttl,
+                secure_cookies: settings.secure_cookies(profile),
+                settings: settings.clone(),
+            }),
+        })
+    }
+
+    /// With the MongoDB stores on `mongo` (register their collections with
+    /// [`crate::mongo::register`] before start-up).
+    #[cfg(feature = "mongo")]
+    pub fn mongo(
+        settings: &AuthSettings,
+        profile: Profile,
+        mongo: &starter_mongo::Mongo,
+    ) -> anyhow::Result<Self> {
+        Self::new(
+            settings,
+            profile,
+            Arc::new(crate::mongo::MongoUserStore::new(mongo)),
+            Arc::new(crate::mongo::MongoRefreshStore::new(mongo)),
+        )
+    }
+
+    pub fn jwt(&self) -> &Jwt {
+        &self.inner.jwt
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.inner.settings
+    }
+
+    pub fn users(&self) -> &dyn UserStore {
+        self.inner.users.as_ref()
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        self.inner.refresh_ttl
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies
+    }
+
+    /// Creates an account with role `user`. 422 for a bad email or password, 409
+    /// `email_taken` for a registered email.
+    pub async fn register(&self, email: &str, password: &SecretString) -> Result<User, ApiError> {
+        let email = normalize_email(email);
+        validate_credentials(&email, password.expose_secret())?;
+        self.create_user(email, password, vec![USER_ROLE.to_owned()])
+            .await
+    }
+
+    async fn create_user(
+        &self,
+        email: String,
+        password: &SecretString,
+        roles: Vec<String>,
+    ) -> Result<User, ApiError> {
+        let password_hash = self
+            .inner
+            .passwords
+            .hash(password)
+            .await
+            .map_err(ApiError::internal)?;
+        let created = self
+            .inner
+            .users
+            .create(NewUser {
+                email,
+                password_hash,
+                roles,
+            })
+            .await;
+        match created {
+            Ok(user) => Ok(user),
+            Err(StoreError::Duplicate) => Err(ApiError::conflict(
+                "an account with this email already exists",
+            )
+            .with_code("email_taken")),
+            Err(StoreError::Other(err)) => Err(err),
+        }
+    }
+
+    /// Checks the credentials and opens a new session (a new refresh-token family).
+    /// Every failure is the same 401, in about the same time.
+    pub async fn login(&self, email: &str, password: &SecretString) -> Result<Session, ApiError> {
+        let email = normalize_email(email);
+        let user = self.inner.users.by_email(&email).await?;
+        let Some(user) = user else {
+            self.inner.passwords.verify_dummy(password).await;
+            return Err(invalid_credentials());
+        };
+        match self
+            .inner
+            .passwords
+            .verify(password, &user.password_hash)
+            .await
+        {
+            Verified::No => return Err(invalid_credentials()),
+            Verified::Yes => {}
+            Verified::YesRehash => {
+                // The cost parameters changed since this hash was made: upgrade it now,
+                // the only moment the password is known. A failure only delays that.
+                match self.inner.passwords.hash(password).await {
+                    Ok(hash) => {
+                        if let Err(err) = self.inner.users.set_password_hash(&user.id, hash).await {
+                            let err = ApiError::from(err);
+                            tracing::warn!(code = err.code(), "could not upgrade a password hash");
+                        } else {
+                            tracing::info!(user_id = %user.id, "password hash upgraded to the current parameters");
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "could not re-hash a password"),
+                }
+            }
+        }
+        self.open_session(&user, random_token()).await
+    }
+
+    /// Issues an access token and a refresh token in `family_id`.
+    async fn open_session(&self, user: &User, family_id: String) -> Result<Session, ApiError> {
+        let access_token = self
+            .inner
+            .jwt
+            .issue(&user.id, &user.email, &user.roles)
+            .map_err(ApiError::internal)?;
+        let refresh_token = random_token();
+        self.inner
+            .refresh
+            .insert(RefreshRecord {
+                token_hash: hash_token(&refresh_token),
+                user_id: user.id.clone(),
+                family_id,
+                expires_at: SystemTime::now() + self.inner.refresh_ttl,
+            })
+            .await?;
+        Ok(Session {
+            access_token,
+            expires_in: self.inner.jwt.ttl().as_secs(),
+            refresh_token: SecretString::from(refresh_token),
+            csrf_token: random_token(),
+        })
+    }
+
+    /// Rotates `refresh_token`: the old one stops working, a new one (same family) and a
+    /// new access token come back. Presenting a token that was already rotated revokes
+    /// the whole family, newest token included (RFC 9700 §4.14.2).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ApiError> {
+        let hash = hash_token(refresh_token);
+        let record = match self.inner.refresh.rotate(&hash).await? {
+            Rotation::Rotated(record) => record,
+            Rotation::Reused(record) => {
+                tracing::warn!(
+                    user_id = %record.user_id,
+                    "refresh token reuse detected; revoking its whole family"
+                );
+                self.inner.refresh.revoke_family(&record.family_id).await?;
+                return Err(invalid_refresh_token());
+            }
+            Rotation::Unknown => return Err(invalid_refresh_token()),
+        };
+        if record.expires_at <= SystemTime::now() {
+            return Err(invalid_refresh_token());
+        }
+        // Roles are read again, so a change (or a deleted account) shows at the next refresh.
+        let Some(user) = self.inner.users.by_id(&record.user_id).await? else {
+            self.inner.refresh.revoke_family(&record.family_id).await?;
+            return Err(invalid_refresh_token());
+        };
+        self.open_session(&user, record.family_id).await
+    }
+
+    /// Revokes the family of `refresh_token` (unknown tokens are ignored: logging out
+    /// twice is fine).
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), ApiError> {
+        let hash = hash_token(refresh_token);
+        if let Some(family) = self.inner.refresh.family_of(&hash).await? {
+            self.inner.refresh.revoke_family(&family).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes every refresh token of the user: "log out everywhere".
+    pub async fn logout_everywhere(&self, user_id: &str) -> Result<(), ApiError> {
+        Ok(self.inner.refresh.revoke_user(user_id).await?)
+    }
+
+    /// Computes the dummy hash now rather than at the first unknown-email login.
+    pub async fn warm_up(&self) {
+        self.inner
+            .passwords
+            .verify_dummy(&SecretString::from(random_token()))
+            .await;
+    }
+
+    /// Creates the admin from `auth.seed_admin` if both keys are set. Idempotent: an
+    /// existing account keeps its password and only gains the `admin` role.
+    pub async fn seed_admin(&self) -> anyhow::Result<()> {
+        let (Some(email), Some(password)) = (
+            &self.inner.settings.seed_admin.email,
+            &self.inner.settings.seed_admin.password,
+        ) else {
+            return Ok(());
+        };
+        let email = normalize_email(email);
+        validate_credentials(&email, password.expose_secret())
+            .map_err(|e| anyhow::anyhow!("auth.seed_admin: {e}"))?;
+        let as_error = |e: ApiError| anyhow::anyhow!("seeding the admin failed: {e}");
+        match self
+            .inner
+            .users
+            .by_email(&email)
+            .await
+            .map_err(|e| as_error(e.into()))?
+        {
+            Some(user) => {
+                if !user.roles.iter().any(|r| r == ADMIN_ROLE) {
+                    self.inner
+                        .users
+                        .add_role(&user.id, ADMIN_ROLE)
+                        .await
+                        .map_err(|e| as_error(e.into()))?;
+                    tracing::info!(user_id = %user.id, "seed admin: added the admin role to an existing account");
+                } else {
+                    tracing::info!(user_id = %user.id, "seed admin: already present");
+                }
+            }
+            None => {
+                let created = self
+                    .create_user(
+                        email,
+                        password,
+                        vec![ADMIN_ROLE.to_owned(), USER_ROLE.to_owned()],
+                    )
+                    .await;
+                match created {
+                    Ok(user) => tracing::info!(user_id = %user.id, "seed admin: created"),
+                    // Another instance seeded it at the same moment.
+                    Err(e) if e.code() == "email_taken" => {}
+                    Err(e) => return Err(as_error(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! Opaque random tokens (refresh, CSRF), their stored hashes, and constant-time comparison.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Bytes of randomness in a token: 256 bits.
+pub const TOKEN_BYTES: usize = 32;
+
+/// A fresh random token: 32 bytes, base64url (43 characters). `rand::rng()` is a CSPRNG
+/// (ChaCha) seeded and periodically reseeded from the OS.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database keeps of a token: lowercase hex SHA-256. A leaked database then
+/// gives no usable token, and a 256-bit random input needs no salt or slow hash.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+/// `a == b` in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_256_bits() {
+        let a = random_token();
+        let b = random_token();
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn hash_is_sha256_hex() {
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq("same", "same"));
+        assert!(!constant_time_eq("same", "samf"));
+        assert!(!constant_time_eq("same", "sam"));
+        assert!(!constant_time_eq("", "x"));
+    }
+}
