@@ -125,3 +125,45 @@ impl Passwords {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap(t: u32) -> Passwords {
+        Passwords::new(Params::new(1024, t, 1, None).unwrap())
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_phc_strings_that_verify() {
+        let passwords = cheap(1);
+        let secret = SecretString::from("correct horse");
+        let hash = passwords.hash(&secret).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{hash}");
+        assert_eq!(passwords.verify(&secret, &hash).await, Verified::Yes);
+        assert_eq!(
+            passwords
+                .verify(&SecretString::from("wrong horse"), &hash)
+                .await,
+            Verified::No
+        );
+        // Same password, new salt: a different hash.
+        assert_ne!(passwords.hash(&secret).await.unwrap(), hash);
+    }
+
+    #[tokio::test]
+    async fn a_hash_with_old_parameters_verifies_and_asks_for_a_rehash() {
+        let secret = SecretString::from("correct horse");
+        let old = cheap(1).hash(&secret).await.unwrap();
+        assert_eq!(cheap(2).verify(&secret, &old).await, Verified::YesRehash);
+    }
+
+    #[tokio::test]
+    async fn garbage_in_the_database_never_verifies() {
+        let secret = SecretString::from("correct horse");
+        assert_eq!(
+            cheap(1).verify(&secret, "not a phc string").await,
+            Verified::No
+        );
+    }
+}

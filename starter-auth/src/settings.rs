@@ -290,3 +290,75 @@ impl AuthSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strong() -> AuthSettings {
+        AuthSettings {
+            jwt_secret: SecretString::from("a-production-secret-of-forty-bytes-0123456"),
+            ..AuthSettings::default()
+        }
+    }
+
+    fn refused_key(settings: &AuthSettings, profile: Profile) -> String {
+        match settings.check(profile) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dev_accepts_the_defaults_and_prod_refuses_the_dev_secret() {
+        AuthSettings::default().check(Profile::Dev).unwrap();
+        assert_eq!(
+            refused_key(&AuthSettings::default(), Profile::Prod),
+            "auth.jwt_secret"
+        );
+        strong().check(Profile::Prod).unwrap();
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_in_every_profile() {
+        let short = AuthSettings {
+            jwt_secret: SecretString::from("too-short"),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&short, Profile::Dev), "auth.jwt_secret");
+    }
+
+    #[test]
+    fn cookies_are_secure_in_prod_and_cannot_be_turned_off_there() {
+        assert!(strong().secure_cookies(Profile::Prod));
+        assert!(!strong().secure_cookies(Profile::Dev));
+        let insecure = AuthSettings {
+            cookie_secure: Some(false),
+            ..strong()
+        };
+        assert_eq!(refused_key(&insecure, Profile::Stage), "auth.cookie_secure");
+        insecure.check(Profile::Dev).unwrap();
+    }
+
+    #[test]
+    fn weak_argon2_is_refused_in_prod_only() {
+        let weak = AuthSettings {
+            argon2_iterations: 1,
+            ..strong()
+        };
+        weak.check(Profile::Dev).unwrap();
+        assert_eq!(refused_key(&weak, Profile::Prod), "auth.argon2_memory_kib");
+    }
+
+    #[test]
+    fn a_half_configured_seed_admin_names_the_missing_key() {
+        let half = AuthSettings {
+            seed_admin: SeedAdmin {
+                email: Some("admin@example.com".into()),
+                password: None,
+            },
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&half, Profile::Dev), "auth.seed_admin.password");
+    }
+}
