@@ -5,7 +5,8 @@
 //! - [`config`]: dev/stage/prod profiles via figment (defaults → `config/default.toml` →
 //!   `config/{profile}.toml` → `APP_<SECTION>__<KEY>`), strict checks in stage/prod;
 //! - [`error`]: one [`ApiError`] type rendered as RFC 9457 problem+json, used for every
-//!   error including axum's own rejections, unknown routes, 413 and panics;
+//!   error including axum's own rejections, unknown routes, 413 and panics; an app's error
+//!   enums map to it with [`#[derive(IntoApiError)]`](macro@IntoApiError);
 //! - [`logging`]: tracing, pretty in dev and JSON lines in stage/prod, one span per request;
 //! - [`App`]: routers + middleware ([`layers`]) + [`health`] + lifespan hooks + graceful
 //!   shutdown;
@@ -50,6 +51,11 @@ pub mod pagination;
 
 pub use app::{App, Component, exit_code};
 pub use error::{ApiError, FieldError};
+/// `#[derive(IntoApiError)]`: maps an error enum's variants to statuses and codes.
+pub use starter_macros::IntoApiError;
+
+// The derives name this crate `::starter_core`, also when used inside it.
+extern crate self as starter_core;
 
 /// Crates the kit builds on, re-exported so apps and the other kit crates agree on versions.
 pub mod reexports {

@@ -5,7 +5,8 @@
 //! - [`Mongo`]: a client from `[mongo]` settings that is a lifespan [`Component`]: it pings
 //!   with retries at start-up, creates the declared indexes, closes at shutdown, and adds a
 //!   `mongo` probe to `/health`;
-//! - [`index::Index`]: declarative unique, text, TTL and sort indexes;
+//! - [`index::Index`]: declarative unique, text, TTL and sort indexes, usually declared with
+//!   `#[derive(MongoDocument)]` (see [`macro@MongoDocument`]);
 //! - [`oid`]: ObjectId ↔ hex string for serde, and the [`oid::IdPath`] extractor (422 for a
 //!   malformed id);
 //! - [`Repository`]: insert/get/list, `$set` partial updates, `$push`/`$addToSet`, delete,
@@ -18,21 +19,17 @@
 //! ```no_run
 //! use mongodb::bson::{oid::ObjectId, DateTime};
 //! use serde::{Deserialize, Serialize};
-//! use starter_mongo::{Mongo, MongoDocument, MongoSettings, index::Index};
+//! use starter_mongo::{Mongo, MongoDocument, MongoSettings};
 //!
-//! #[derive(Serialize, Deserialize)]
+//! #[derive(Serialize, Deserialize, MongoDocument)]
+//! #[mongo(collection = "notes", index(text = ["title"]))]
 //! struct Note {
+//!     #[mongo(id)]
 //!     #[serde(rename = "_id")]
 //!     id: ObjectId,
 //!     title: String,
+//!     #[mongo(index = desc)]
 //!     created_at: DateTime,
-//! }
-//!
-//! impl MongoDocument for Note {
-//!     const COLLECTION: &'static str = "notes";
-//!     fn indexes() -> Vec<mongodb::IndexModel> {
-//!         vec![Index::desc("created_at"), Index::text(&["title"])]
-//!     }
 //! }
 //!
 //! # async fn run(settings: MongoSettings) -> anyhow::Result<()> {
@@ -58,6 +55,11 @@ pub use connection::Mongo;
 pub use error::DbError;
 pub use repo::{MongoDocument, Repository, Sort, with_text_search};
 pub use settings::MongoSettings;
+/// `#[derive(MongoDocument)]`: declares the collection and indexes next to the fields.
+pub use starter_macros::MongoDocument;
 
 /// The driver and BSON crates, so apps use the same versions as the kit.
 pub use mongodb::{self, bson};
+
+// The derive names this crate `::starter_mongo`, also when used inside it.
+extern crate self as starter_mongo;
