@@ -1,15 +1,21 @@
 //! Stored documents: what the `notes` and `comments` collections hold.
+//!
+//! `#[derive(MongoDocument)]` declares each collection and its indexes next to the fields;
+//! `Mongo::register` creates the indexes at start-up.
 
-use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
 use starter::mongo::{
     MongoDocument,
     bson::{DateTime, oid::ObjectId},
-    index::Index,
 };
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+// No index on `tags`: real MongoDB would use one for the tag filter, but the dev stand-in
+// (nx-27017 0.8.1) stops matching array elements once the array field is indexed. Add
+// `#[mongo(index)]` to `tags` when you run on MongoDB only.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "notes", index(text = ["title", "content"]))]
 pub struct Note {
+    #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
     pub title: String,
@@ -18,37 +24,21 @@ pub struct Note {
     /// Kept in step with the `comments` collection by a transaction.
     #[serde(default)]
     pub comment_count: i64,
+    // Newest-first listing. (A compound `index(desc = "created_at", desc = "_id")` would also
+    // cover the tie-break, but the dev stand-in server cannot index `_id` in a compound.)
+    #[mongo(index = desc)]
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
 
-impl MongoDocument for Note {
-    const COLLECTION: &'static str = "notes";
-    fn indexes() -> Vec<IndexModel> {
-        vec![
-            // Newest-first listing. (A compound `{created_at: -1, _id: -1}` would also cover
-            // the tie-break, but the dev stand-in server cannot index `_id` in a compound.)
-            Index::desc("created_at"),
-            // No index on `tags`: real MongoDB would use one for the tag filter, but the
-            // dev stand-in (nx-27017 0.8.1) stops matching array elements once the array
-            // field is indexed. Add `Index::asc("tags")` when you run on MongoDB only.
-            Index::text(&["title", "content"]),
-        ]
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "comments")]
 pub struct Comment {
+    #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    #[mongo(index)]
     pub note_id: ObjectId,
     pub body: String,
     pub created_at: DateTime,
-}
-
-impl MongoDocument for Comment {
-    const COLLECTION: &'static str = "comments";
-    fn indexes() -> Vec<IndexModel> {
-        vec![Index::asc("note_id")]
-    }
 }
