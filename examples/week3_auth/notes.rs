@@ -8,7 +8,6 @@ use axum::{
     http::StatusCode,
     routing::get,
 };
-use mongodb::IndexModel;
 use serde::{Deserialize, Serialize};
 use starter::{
     ApiError,
@@ -17,7 +16,6 @@ use starter::{
     mongo::{
         Mongo, MongoDocument, Repository, Sort,
         bson::{DateTime, Document, doc, oid::ObjectId},
-        index::Index,
         oid::{self, IdPath},
         with_text_search,
     },
@@ -26,29 +24,23 @@ use starter::{
 use validator::Validate;
 
 /// A stored note, with its owner.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "user_notes", index(text = ["title", "content"]))]
 pub struct Note {
+    #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
     /// The owner's user id (hex; see `starter_auth::mongo` for why not an ObjectId).
+    /// Indexed: every query starts with the owner.
+    #[mongo(index)]
     pub owner_id: String,
     pub title: String,
     pub content: String,
     pub tags: Vec<String>,
+    /// Newest-first listing.
+    #[mongo(index = desc)]
     pub created_at: DateTime,
     pub updated_at: DateTime,
-}
-
-impl MongoDocument for Note {
-    const COLLECTION: &'static str = "user_notes";
-    fn indexes() -> Vec<IndexModel> {
-        vec![
-            // Every query starts with the owner.
-            Index::asc("owner_id"),
-            Index::desc("created_at"),
-            Index::text(&["title", "content"]),
-        ]
-    }
 }
 
 #[derive(Debug, Deserialize, Validate)]

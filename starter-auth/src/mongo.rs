@@ -11,36 +11,28 @@
 //! State changes use `$currentDate` for their timestamps for the same reason (the stand-in
 //! stores a `$set` date as a string).
 
-use std::time::Duration;
-
 use futures_util::future::BoxFuture;
-use mongodb::{
-    IndexModel,
-    bson::{DateTime, doc, oid::ObjectId},
-};
+use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use serde::{Deserialize, Serialize};
-use starter_mongo::{DbError, Mongo, MongoDocument, Repository, index::Index};
+use starter_mongo::{DbError, Mongo, MongoDocument, Repository};
 
 use crate::store::{
     NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoreResult, User, UserStore,
 };
 
 /// A user document.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "users")]
 pub struct UserDoc {
+    #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    /// Unique: the database, not a check-then-insert, decides a race between two sign-ups.
+    #[mongo(unique)]
     pub email: String,
     pub password_hash: String,
     pub roles: Vec<String>,
     pub created_at: DateTime,
-}
-
-impl MongoDocument for UserDoc {
-    const COLLECTION: &'static str = "users";
-    fn indexes() -> Vec<IndexModel> {
-        vec![Index::unique("email")]
-    }
 }
 
 impl From<UserDoc> for User {
@@ -59,30 +51,26 @@ const ROTATED: &str = "rotated";
 const REVOKED: &str = "revoked";
 
 /// A refresh-token document: the hash, never the token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "refresh_tokens")]
 pub struct RefreshDoc {
+    #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    #[mongo(unique)]
     pub token_hash: String,
+    /// For "log out everywhere".
+    #[mongo(index)]
     pub user_id: String,
+    /// For revoking a family (logout, reuse detected).
+    #[mongo(index)]
     pub family_id: String,
     /// `active`, `rotated` or `revoked`.
     pub state: String,
     /// The TTL index removes the document once this has passed.
+    #[mongo(ttl = 0)]
     pub expires_at: DateTime,
     pub created_at: DateTime,
-}
-
-impl MongoDocument for RefreshDoc {
-    const COLLECTION: &'static str = "refresh_tokens";
-    fn indexes() -> Vec<IndexModel> {
-        vec![
-            Index::unique("token_hash"),
-            Index::asc("family_id"),
-            Index::asc("user_id"),
-            Index::ttl("expires_at", Duration::ZERO),
-        ]
-    }
 }
 
 impl From<RefreshDoc> for RefreshRecord {
