@@ -263,6 +263,9 @@ where
             let run = tokio::time::timeout(limit, inner.call(request));
             let outcome = match cut {
                 Some(mut cut) => tokio::select! {
+                    // The request first: a request that is ready at once then never
+                    // registers as a waiter on the cut-off switch.
+                    biased;
                     outcome = run => Some(outcome),
                     // `wait_for` fails only when `serve` is gone without cutting: never cut.
                     Ok(_) = cut.wait_for(|cut| *cut) => None,
