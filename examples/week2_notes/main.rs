@@ -20,7 +20,7 @@
 //! Run (starts a local MongoDB-protocol server when `APP_MONGO__URL` is unset):
 //!
 //! ```text
-//! scripts/run                      # = scripts/with-devdb cargo run --example week2_notes
+//! scripts/with-devdb cargo run --example week2_notes
 //! ```
 //!
 //! Try it:
