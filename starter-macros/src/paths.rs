@@ -5,6 +5,10 @@ use proc_macro_crate::{FoundCrate, crate_name};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
+/// The facade's package name on crates.io, and the name its library is used by.
+const FACADE_PACKAGE: &str = "starter-kit";
+const FACADE_LIB: &str = "starter";
+
 /// One crate that provides the items a derive refers to.
 pub(crate) struct Target {
     /// The package that owns the trait, e.g. `starter-mongo`.
@@ -34,7 +38,19 @@ pub(crate) fn resolve(target: &Target, explicit: Option<syn::Path>) -> syn::Resu
         Ok(FoundCrate::Name(name)) => Some(name),
         Err(_) => None,
     };
-    if let Some(facade) = found("starter") {
+    // The facade is the package `starter-kit` with the library name `starter`.
+    // proc-macro-crate reports the dependency's key in Cargo.toml: `starter` for the
+    // recommended `starter = { package = "starter-kit", … }`, but `starter_kit` for a plain
+    // `starter-kit = "…"` (or for the facade itself), where the crate is still named by its
+    // library name, `starter`.
+    let facade = found(FACADE_PACKAGE).map(|name| {
+        if name == FACADE_PACKAGE.replace('-', "_") {
+            FACADE_LIB.to_owned()
+        } else {
+            name
+        }
+    });
+    if let Some(facade) = facade {
         let facade = format_ident!("{}", facade);
         return Ok(match target.facade_module {
             Some(module) => {
@@ -51,8 +67,9 @@ pub(crate) fn resolve(target: &Target, explicit: Option<syn::Path>) -> syn::Resu
     Err(syn::Error::new(
         Span::call_site(),
         format!(
-            "`{derive}` needs the `starter` or `{package}` crate: add one of them to \
-             [dependencies] in Cargo.toml, or name its path with `#[{attr}(crate = \"…\")]`",
+            "`{derive}` needs the `starter-kit` or `{package}` crate: add one of them to \
+             [dependencies] in Cargo.toml (e.g. `starter = {{ package = \"starter-kit\", \
+             version = \"0.1\" }}`), or name its path with `#[{attr}(crate = \"…\")]`",
             derive = target.derive,
             package = target.package,
             attr = target.attr,
