@@ -15,7 +15,7 @@
 //! The binary lives next to this test's binary: `<target>/<profile>/deps/week0_health-HASH`
 //! → `<target>/<profile>/examples/NAME`. `cargo test --test X` builds only the test `X`
 //! (examples are built by a plain `cargo test` only), so before the first spawn of `NAME`
-//! the harness checks the binary once per test process and runs `cargo build --example NAME`
+//! the harness checks the binary once per test process and runs `cargo build --workspace --example NAME`
 //! when it is missing or older than its sources: a test never runs a stale binary.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
@@ -247,7 +247,12 @@ fn newer_than(path: &Path, time: SystemTime) -> bool {
     }
 }
 
-/// `cargo build --example NAME` with the profile of this test binary.
+/// `cargo build --workspace --example NAME` with the profile of this test binary.
+///
+/// `--workspace` makes cargo resolve features as `cargo test --workspace` (the suite's
+/// command) does, with every member's dev-dependencies: the example then links the
+/// dependencies that run already built, instead of a second copy of the whole tree built
+/// with other features (tokio without `test-util`, …), which doubled the disk and time.
 fn build_example(name: &str, profile_dir: &Path) {
     let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => "dev",
@@ -258,6 +263,7 @@ fn build_example(name: &str, profile_dir: &Path) {
     command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
         "build",
         "--quiet",
+        "--workspace",
         "--example",
         name,
         "--profile",
