@@ -30,7 +30,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::Router;
 use futures_util::future::BoxFuture;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::CoreSettings,
@@ -155,7 +156,7 @@ impl App {
     /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
     fn build(
         self,
-        cut: Option<watch::Receiver<bool>>,
+        cut: Option<CancellationToken>,
     ) -> (
         impl tower::Service<
             axum::extract::Request,
@@ -198,8 +199,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (cut_tx, cut_rx) = watch::channel(false);
-        let (router, health, mut lifespan) = self.build(Some(cut_rx));
+        let cut = CancellationToken::new();
+        let (router, health, mut lifespan) = self.build(Some(cut.clone()));
         let local = listener.local_addr()?;
 
         // Startup hooks; a signal during a slow startup (say, waiting for the database)
@@ -256,7 +257,7 @@ impl App {
                 tracing::warn!("grace period over; cutting the remaining requests");
                 // Drop the handlers still running (so none of them outlives the shutdown
                 // hooks) and answer 503; then the connections can close.
-                let _ = cut_tx.send(true);
+                cut.cancel();
                 if tokio::time::timeout(CUT_FLUSH, &mut server).await.is_err() {
                     server.abort();
                 }

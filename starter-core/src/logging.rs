@@ -10,7 +10,7 @@ use std::{io::IsTerminal, time::Duration};
 
 use axum::{
     extract::MatchedPath,
-    http::{Request, Response},
+    http::{Method, Request, Response},
 };
 use tracing::{Span, field::Empty};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -48,31 +48,39 @@ pub fn init(settings: &CoreSettings) {
     let _ = result;
 }
 
-/// The `request` span of one request (for `TraceLayer::make_span_with`).
+/// The `request` span of one request, as the stack opens it (see [`crate::layers`]).
+///
+/// `route` is filled in by the router once it has matched one; a request no route matched
+/// keeps `<unmatched>`. (The span is opened outside the router, where the matched path is
+/// not known yet.)
+pub fn request_span(method: &Method, request_id: &str) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %method,
+        route = "<unmatched>",
+        status = Empty,
+        latency_ms = Empty,
+    )
+}
+
+/// [`request_span`] for a request, e.g. for `tower_http::trace::TraceLayer::make_span_with`
+/// in a stack of your own.
 pub fn make_request_span<B>(request: &Request<B>) -> Span {
     let request_id = request
         .headers()
         .get(crate::layers::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    // `route` is filled in by the router once it has matched one (see `layers::stack`); a
-    // request no route matched keeps `<unmatched>`. (The span is opened outside the
-    // router, so the matched path is not known yet here.)
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("<unmatched>", MatchedPath::as_str);
-    tracing::info_span!(
-        "request",
-        request_id,
-        method = %request.method(),
-        route,
-        status = Empty,
-        latency_ms = Empty,
-    )
+    let span = request_span(request.method(), request_id);
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        span.record("route", route.as_str());
+    }
+    span
 }
 
-/// Records status and latency on the span and logs one line per request.
+/// Records status and latency on the span and logs one line per request (the signature of
+/// `TraceLayer::on_response`).
 pub fn on_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
     let status = response.status().as_u16();
     span.record("status", status);
