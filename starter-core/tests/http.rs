@@ -485,6 +485,34 @@ async fn request_id_from_the_client_is_echoed() {
     assert_eq!(doc["request_id"], "client-id-43");
 }
 
+#[tokio::test]
+async fn an_oversized_or_unprintable_client_request_id_is_replaced() {
+    let router = router();
+    let longest = "a".repeat(starter_core::layers::MAX_CLIENT_REQUEST_ID);
+    let resp = send(
+        &router,
+        Request::get("/notes/1")
+            .header("x-request-id", longest.as_str())
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resp.header("x-request-id"), Some(longest.as_str()));
+
+    for bad in [format!("{longest}a"), "two words".to_owned()] {
+        let resp = send(
+            &router,
+            Request::get("/notes/1")
+                .header("x-request-id", bad.as_str())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let id = resp.header("x-request-id").expect("an id");
+        uuid::Uuid::parse_str(id).unwrap_or_else(|_| panic!("{bad:?} was kept as {id:?}"));
+    }
+}
+
 // ---------------------------------------------------------------- CORS
 
 fn preflight(origin: &str, path: &str) -> Request<Body> {
@@ -679,4 +707,52 @@ async fn large_json_is_gzipped_when_asked() {
         resp.body.len() < plain.body.len() / 4,
         "actually compressed"
     );
+}
+
+/// Every `Vary` value of a response, lower-cased and joined.
+fn vary(resp: &common::Resp) -> String {
+    resp.headers
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// Compression and CORS are skipped for requests without `Accept-Encoding` / `Origin`; the
+// responses still say what they vary on, as tower-http's layers would.
+#[tokio::test]
+async fn responses_vary_on_encoding_and_origin_with_or_without_those_headers() {
+    let router = router();
+    let plain = get_path(&router, "/big").await;
+    let zipped = send(
+        &router,
+        Request::get("/big")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .header(header::ORIGIN, ALLOWED_ORIGIN)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    for resp in [&plain, &zipped] {
+        let vary = vary(resp);
+        for name in ["accept-encoding", "origin", "access-control-request-method"] {
+            assert!(vary.contains(name), "{name} missing from Vary: {vary}");
+        }
+    }
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        zipped.header("access-control-allow-origin"),
+        Some(ALLOWED_ORIGIN)
+    );
+    assert!(plain.header("access-control-allow-origin").is_none());
+
+    // A response too small to compress does not vary on the encoding.
+    let small = get_path(&router, "/notes/1").await;
+    assert!(
+        !vary(&small).contains("accept-encoding"),
+        "{}",
+        vary(&small)
+    );
+    assert!(vary(&small).contains("origin"));
 }
