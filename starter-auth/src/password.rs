@@ -3,6 +3,12 @@
 //! argon2 is deliberately slow (tens of milliseconds) and memory-hard; run on an async
 //! worker it would stall every other request on that thread, so each call goes through
 //! `spawn_blocking`.
+//!
+//! At most [`default_max_concurrent`] hashes run at once (one less than the CPUs, at least
+//! one); the rest wait their turn asynchronously. More at once would not log anyone in
+//! sooner, since each hash keeps a CPU busy, but would take a CPU from the async workers
+//! (every other request, health checks included, would slow down) and `m` KiB of memory
+//! each: a flood of logins from many addresses could otherwise hold gigabytes.
 
 use std::sync::Arc;
 
@@ -11,7 +17,7 @@ use argon2::{
     password_hash::{SaltString, rand_core::OsRng},
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::settings::AuthSettings;
 
@@ -43,6 +49,16 @@ pub struct Passwords {
     /// A hash of a random password, verified against when the account does not exist,
     /// so an unknown email costs the same time as a wrong password.
     dummy: Arc<OnceCell<String>>,
+    /// Bounds the hashes running at once (see the module docs).
+    permits: Arc<Semaphore>,
+}
+
+/// How many hashes run at once by default: the CPUs minus one (for the async workers),
+/// at least one.
+pub fn default_max_concurrent() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |cpus| cpus.get().saturating_sub(1))
+        .max(1)
 }
 
 impl Passwords {
@@ -50,7 +66,14 @@ impl Passwords {
         Self {
             params,
             dummy: Arc::new(OnceCell::new()),
+            permits: Arc::new(Semaphore::new(default_max_concurrent())),
         }
+    }
+
+    /// Lets `max` hashes run at once instead of [`default_max_concurrent`] (at least 1).
+    pub fn with_max_concurrent(mut self, max: usize) -> Self {
+        self.permits = Arc::new(Semaphore::new(max.max(1)));
+        self
     }
 
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
@@ -67,7 +90,9 @@ impl Passwords {
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
         let params = self.params.clone();
         let password = password.clone();
+        let permit = self.permits.clone().acquire_owned().await?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit; // held until the hash is done
             let salt = SaltString::generate(&mut OsRng);
             Self::argon2(params)
                 .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -82,7 +107,12 @@ impl Passwords {
         let params = self.params.clone();
         let password = password.clone();
         let stored = stored.to_owned();
+        // The semaphore is never closed, so `acquire` cannot fail.
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return Verified::No;
+        };
         tokio::task::spawn_blocking(move || {
+            let _permit = permit; // held until the verification is done
             let Ok(hash) = PasswordHash::new(&stored) else {
                 tracing::error!("a stored password hash is not a PHC string");
                 return Verified::No;
@@ -156,6 +186,26 @@ mod tests {
         let secret = SecretString::from("correct horse");
         let old = cheap(1).hash(&secret).await.unwrap();
         assert_eq!(cheap(2).verify(&secret, &old).await, Verified::YesRehash);
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_for_a_free_slot() {
+        use futures_util::FutureExt;
+        let passwords = cheap(1).with_max_concurrent(1);
+        let secret = SecretString::from("correct horse");
+        let stored = passwords.hash(&secret).await.unwrap();
+
+        // The one slot is taken: neither a hash nor a verification can start.
+        let slot = passwords.permits.clone().acquire_owned().await.unwrap();
+        let mut hashing = Box::pin(passwords.hash(&secret));
+        let mut verifying = Box::pin(passwords.verify(&secret, &stored));
+        assert!(hashing.as_mut().now_or_never().is_none());
+        assert!(verifying.as_mut().now_or_never().is_none());
+
+        drop(slot);
+        assert!(hashing.await.is_ok());
+        assert_eq!(verifying.await, Verified::Yes);
+        assert_eq!(passwords.permits.available_permits(), 1);
     }
 
     #[tokio::test]
