@@ -93,15 +93,16 @@ pub fn stack(
     // The matched route is only known inside the router, so a tiny per-route layer records
     // it on the request span opened outside.
     let router = router.layer(RecordRouteLayer);
+    let problems = ProblemLayer::new(settings.server.request_timeout, settings.server.body_limit);
+    let problems = match cut {
+        Some(cut) => problems.with_cut(cut),
+        None => problems,
+    };
     ServiceBuilder::new()
         .layer(RequestLayer)
         .layer(CorsIfOriginLayer(Arc::new(cors(&settings.cors))))
         .layer(CompressIfAcceptedLayer)
-        .layer(ProblemLayer {
-            timeout: settings.server.request_timeout,
-            body_limit: settings.server.body_limit,
-            cut: cut.map(Arc::new),
-        })
+        .layer(problems)
         // `ProblemLayer` enforces `server.body_limit` on every body; axum's own 2 MiB
         // default for extractors is turned off so that there is one limit.
         .layer(DefaultBodyLimit::disable())
@@ -454,11 +455,13 @@ fn add_compression_vary(response: &mut Response) {
     let compressible = !headers.contains_key(header::CONTENT_ENCODING)
         && !headers.contains_key(header::CONTENT_RANGE)
         && DefaultPredicate::new().should_compress(response);
+    let name = header::ACCEPT_ENCODING.as_str().as_bytes();
     let listed = || {
         headers.get_all(header::VARY).iter().any(|value| {
             value
-                .to_str()
-                .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+                .as_bytes()
+                .windows(name.len())
+                .any(|window| window.eq_ignore_ascii_case(name))
         })
     };
     if compressible && !listed() {

@@ -8,10 +8,7 @@
 
 use std::{io::IsTerminal, time::Duration};
 
-use axum::{
-    extract::MatchedPath,
-    http::{Method, Request, Response},
-};
+use axum::http::{Method, Response};
 use tracing::{Span, field::Empty};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -62,21 +59,6 @@ pub fn request_span(method: &Method, request_id: &str) -> Span {
         status = Empty,
         latency_ms = Empty,
     )
-}
-
-/// [`request_span`] for a request, e.g. for `tower_http::trace::TraceLayer::make_span_with`
-/// in a stack of your own.
-pub fn make_request_span<B>(request: &Request<B>) -> Span {
-    let request_id = request
-        .headers()
-        .get(crate::layers::REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let span = request_span(request.method(), request_id);
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
-        span.record("route", route.as_str());
-    }
-    span
 }
 
 /// Records status and latency on the span and logs one line per request (the signature of
