@@ -4,21 +4,22 @@
 //! 1. [`RequestLayer`]: marks `Authorization`, `Cookie` and `Proxy-Authorization` (and
 //!    `Set-Cookie` on the way out) sensitive; accepts or generates `x-request-id` and echoes
 //!    it; runs the request in one tracing span and logs one line when the response is ready.
-//! 2. CORS from `[cors]` (tower-http), for requests that carry an `Origin`.
-//! 3. compression (tower-http), for requests that send `Accept-Encoding`.
-//! 4. [`ProblemLayer`]: problem+json for every error response, the request timeout (503
+//!    It also routes the request through CORS from `[cors]` (tower-http) when it carries an
+//!    `Origin`, and through compression (tower-http) when it sends `Accept-Encoding`.
+//! 2. [`ProblemLayer`]: problem+json for every error response, the request timeout (503
 //!    `request_timeout`), the shutdown cut-off, the body size limit (413) and panics (500
 //!    without internals).
 //!
 //! Why two hand-written layers instead of tower-http's sensitive-headers, request-id, trace,
 //! timeout, limit and catch-panic layers: that is nine nested services, several of which
 //! allocate on every request (a boxed body for the trace and limit layers, a boxed future
-//! to run the error mapping after them). With them a `/health/live` request cost the server
-//! 43 k instructions against 16 k for a bare axum handler (callgrind), and `scripts/bench`
-//! measured 0.58× its throughput; the same work in these two services, with no allocation
-//! of their own on the success path, costs 24 k instructions (0.8×; see the README's
-//! benchmark section). CORS and compression stay tower-http's; they are only skipped for
-//! requests they would not change (see `CorsIfOrigin` and `CompressIfAccepted` below).
+//! to run the error mapping after them), and each looks up its own headers. With them a
+//! `/health/live` request cost the server 43 k instructions against 16 k for a bare axum
+//! handler (callgrind), and `scripts/bench` measured 0.58× its throughput. These two do the
+//! same work with one pass over the request headers and one over the response headers,
+//! and no allocation of their own on the success path but the generated request id (see
+//! the README's benchmark section for the figures now). CORS and compression stay
+//! tower-http's; they are only skipped for requests they would not change.
 
 use std::{
     any::Any,
@@ -33,6 +34,7 @@ use std::{
 
 use axum::{
     Router,
+    body::Bytes,
     body::{Body, HttpBody as _},
     extract::{DefaultBodyLimit, MatchedPath, Request},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header},
@@ -44,12 +46,9 @@ use futures_util::{
 };
 use pin_project_lite::pin_project;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
-use tower::{Layer, Service, ServiceBuilder};
+use tower::{Layer, Service};
 use tower_http::{
-    compression::{
-        Compression, CompressionLayer,
-        predicate::{DefaultPredicate, Predicate},
-    },
+    compression::{Compression, CompressionLayer, predicate::DefaultPredicate},
     cors::{AllowOrigin, CorsLayer},
 };
 
@@ -80,6 +79,9 @@ pub fn apply(router: Router, settings: &CoreSettings) -> Router {
 /// around each route (`Router::layer`), so a request pays for one stack, not for a boxed
 /// clone of it. `cut` is the switch with which `App::serve` ends requests still running
 /// when the shutdown grace period is over.
+///
+/// Install the tracing subscriber ([`logging::init`]) before calling this: the matched
+/// route is only recorded on the request span if that span is enabled at this point.
 pub fn stack(
     router: Router,
     settings: &CoreSettings,
@@ -91,53 +93,105 @@ pub fn stack(
 + 'static
 + use<> {
     // The matched route is only known inside the router, so a tiny per-route layer records
-    // it on the request span opened outside.
-    let router = router.layer(RecordRouteLayer);
+    // it on the request span opened outside. `Router::layer` boxes every route once more,
+    // and each request then clones two boxed services instead of one (three allocations);
+    // with the span off (a log level above `info`) there is nothing to record, so that
+    // price is not paid.
+    let router = if logging::request_span_enabled() {
+        router.layer(RecordRouteLayer)
+    } else {
+        router
+    };
     let problems = ProblemLayer::new(settings.server.request_timeout, settings.server.body_limit);
     let problems = match cut {
         Some(cut) => problems.with_cut(cut),
         None => problems,
     };
-    ServiceBuilder::new()
-        .layer(RequestLayer)
-        .layer(CorsIfOriginLayer(Arc::new(cors(&settings.cors))))
-        .layer(CompressIfAcceptedLayer)
-        .layer(problems)
-        // `ProblemLayer` enforces `server.body_limit` on every body; axum's own 2 MiB
-        // default for extractors is turned off so that there is one limit.
-        .layer(DefaultBodyLimit::disable())
-        .service(router)
+    RequestLayer::new(cors(&settings.cors)).layer(problems.layer(router))
 }
 
 // ------------------------------------------------------------------------------ request
 
-/// Sensitive headers, the request id, the request span and its log line (see the module
-/// docs). Expects `Response<Body>` from the inner service, as every layer of [`stack`] gives.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RequestLayer;
+/// The outer layer of [`stack`]: sensitive headers, the request id, the request span and
+/// its log line, and CORS and compression for the requests that need them (see the module
+/// docs). Expects `Response<Body>` from the inner service, as [`ProblemLayer`] gives.
+#[derive(Clone)]
+pub struct RequestLayer {
+    // Behind an `Arc`: hyper clones the whole stack for every request, and a `CorsLayer`
+    // holds vectors of origins and headers.
+    cors: Arc<CorsLayer>,
+}
+
+impl RequestLayer {
+    /// `cors`: the CORS rules, usually [`cors`] of the `[cors]` settings.
+    pub fn new(cors: CorsLayer) -> Self {
+        Self {
+            cors: Arc::new(cors),
+        }
+    }
+}
 
 impl<S> Layer<S> for RequestLayer {
     type Service = RequestService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RequestService { inner }
+        RequestService {
+            inner: CompressToBody(CompressionLayer::new().layer(inner)),
+            cors: self.cors.clone(),
+        }
     }
 }
 
 /// The service of [`RequestLayer`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RequestService<S> {
-    inner: S,
+    inner: CompressToBody<S>,
+    cors: Arc<CorsLayer>,
 }
 
-const SENSITIVE_REQUEST_HEADERS: [HeaderName; 3] = [
-    header::AUTHORIZATION,
-    header::COOKIE,
-    header::PROXY_AUTHORIZATION,
-];
+/// What [`RequestService`] learns from one pass over the request headers.
+#[derive(Default)]
+struct RequestFacts {
+    /// The client's `x-request-id`, if it is acceptable.
+    request_id: Option<HeaderValue>,
+    /// An `Origin` header: a CORS request (preflights included).
+    origin: bool,
+    /// An `Accept-Encoding` header: the response may be compressed.
+    accept_encoding: bool,
+}
+
+impl RequestFacts {
+    /// One pass over the (few) headers: comparing names costs less than a hashed lookup
+    /// per name. Marks `Authorization`, `Cookie` and `Proxy-Authorization` sensitive on the
+    /// way: `Sensitive` values print as such in `Debug` output, and hyper keeps them out of
+    /// its HPACK tables.
+    fn scan(headers: &mut HeaderMap) -> Self {
+        let mut facts = Self::default();
+        let mut seen_request_id = false;
+        for (name, value) in headers.iter_mut() {
+            if name == header::AUTHORIZATION
+                || name == header::COOKIE
+                || name == header::PROXY_AUTHORIZATION
+            {
+                value.set_sensitive(true);
+            } else if name == header::ORIGIN {
+                facts.origin = true;
+            } else if name == header::ACCEPT_ENCODING {
+                facts.accept_encoding = true;
+            } else if name == REQUEST_ID_HEADER && !seen_request_id {
+                // Only the first value counts, as for `HeaderMap::get`.
+                seen_request_id = true;
+                if acceptable_client_id(value) {
+                    facts.request_id = Some(value.clone());
+                }
+            }
+        }
+        facts
+    }
+}
 
 impl<S> Service<Request> for RequestService<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
@@ -149,25 +203,84 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         let start = Instant::now();
-        // `Sensitive` values print as such in `Debug` output, and hyper keeps them out of
-        // its HPACK tables.
-        mark_sensitive(request.headers_mut(), &SENSITIVE_REQUEST_HEADERS);
-        let request_id = match request.headers().get(REQUEST_ID_HEADER) {
-            Some(id) if acceptable_client_id(id) => id.clone(),
-            _ => {
-                let id = new_request_id();
-                request.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
-                id
-            }
-        };
-        let span = logging::request_span(request.method(), request_id.to_str().unwrap_or_default());
-        let inner = span.in_scope(|| self.inner.call(request));
+        let facts = RequestFacts::scan(request.headers_mut());
+        let request_id = facts.request_id.unwrap_or_else(|| {
+            let id = new_request_id();
+            request.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
+            id
+        });
+        let method = request.method().clone();
+        let span = logging::request_span(&method, request_id.to_str().unwrap_or_default());
+        let inner = span.in_scope(|| self.route(request, facts.origin, facts.accept_encoding));
         RequestFuture {
             inner,
             span,
             request_id,
+            method,
             start,
         }
+    }
+}
+
+impl<S> RequestService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
+{
+    /// Calls the inner service through tower-http's CORS and compression, each only where
+    /// it would change something:
+    ///
+    /// - CORS only with an `Origin` header. Browsers send one with every cross-origin
+    ///   request, preflights included; without it CORS has nothing to allow, and tower-http
+    ///   would only add headers that browsers ignore there
+    ///   (`access-control-expose-headers`, `-allow-credentials`) and `Vary`, which
+    ///   [`RequestFuture`] adds instead (caches must not hand that response to a
+    ///   cross-origin request). A `Cors` is only built for a CORS request.
+    /// - Compression only with `Accept-Encoding`. Without it tower-http never compresses,
+    ///   but still wraps every body in its `CompressionBody` (which holds the encoders'
+    ///   state inline), and that body must then be boxed for hyper. Here such responses
+    ///   get the `Vary: accept-encoding` tower-http would have added, and nothing else.
+    fn route(
+        &mut self,
+        request: Request,
+        origin: bool,
+        accept_encoding: bool,
+    ) -> Routed<S::Future> {
+        if !origin {
+            return if accept_encoding {
+                Routed::Compressed {
+                    inner: self.inner.call(request),
+                }
+            } else {
+                Routed::Plain {
+                    inner: self.inner.0.get_mut().call(request),
+                }
+            };
+        }
+        // The inner service that was polled ready goes into the `Cors`; a clone stays.
+        // (`Cors::poll_ready` would only poll it again, after checking rules that [`cors`]
+        // keeps valid: no credentials with a wildcard.)
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        if accept_encoding {
+            Routed::CorsCompressed {
+                inner: self.cors.layer(ready).call(request),
+            }
+        } else {
+            Routed::Cors {
+                inner: self.cors.layer(ready.0.into_inner()).call(request),
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The inner service's future, through CORS and compression or not.
+    #[project = RoutedProj]
+    enum Routed<F> {
+        Plain { #[pin] inner: F },
+        Compressed { #[pin] inner: CompressedFuture<F> },
+        Cors { #[pin] inner: tower_http::cors::ResponseFuture<F> },
+        CorsCompressed { #[pin] inner: tower_http::cors::ResponseFuture<CompressedFuture<F>> },
     }
 }
 
@@ -175,9 +288,10 @@ pin_project! {
     /// The future of [`RequestService`].
     pub struct RequestFuture<F> {
         #[pin]
-        inner: F,
+        inner: Routed<F>,
         span: tracing::Span,
         request_id: HeaderValue,
+        method: Method,
         start: Instant,
     }
 }
@@ -191,27 +305,120 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
-        let Ok(mut response) = ready!(this.inner.poll(cx));
-        let headers = response.headers_mut();
-        // A handler that set its own id (say, a proxied upstream's) keeps it.
-        if !headers.contains_key(REQUEST_ID_HEADER) {
-            headers.insert(REQUEST_ID_HEADER, this.request_id.clone());
-        }
-        mark_sensitive(headers, &[header::SET_COOKIE]);
-        logging::on_response(&response, this.start.elapsed(), this.span);
+        // Which `Vary` names this layer adds itself: those of the layers that were skipped.
+        let (result, vary_origin, vary_encoding) = match this.inner.project() {
+            RoutedProj::Plain { inner } => (ready!(inner.poll(cx)), true, true),
+            RoutedProj::Compressed { inner } => (ready!(inner.poll(cx)), true, false),
+            RoutedProj::Cors { inner } => (ready!(inner.poll(cx)), false, true),
+            RoutedProj::CorsCompressed { inner } => (ready!(inner.poll(cx)), false, false),
+        };
+        let Ok(mut response) = result;
+        finish_headers(&mut response, this.request_id, vary_origin, vary_encoding);
+        logging::on_response(
+            &response,
+            *this.start,
+            this.span,
+            this.method,
+            this.request_id.to_str().unwrap_or_default(),
+        );
         Poll::Ready(Ok(response))
     }
 }
 
-/// Marks every value of each of `names` sensitive.
-fn mark_sensitive(headers: &mut HeaderMap, names: &[HeaderName]) {
-    // One pass over the (few) headers, comparing names, costs less than a hashed lookup
-    // per name.
+/// What tower-http's CORS puts in `Vary` (its default): a response depends on these.
+/// (Constants, so that `from_static` checks the bytes at compile time.)
+const CORS_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
+/// What tower-http's compression puts in `Vary`.
+const ENCODING_VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
+/// Both, in one header.
+const CORS_AND_ENCODING_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers, accept-encoding",
+);
+
+/// The response side, in one pass over its headers: `Set-Cookie` marked sensitive, the
+/// request id echoed (unless the handler set its own, say a proxied upstream's), and the
+/// `Vary` names of the skipped CORS (`vary_origin`) and compression (`vary_encoding`).
+fn finish_headers(
+    response: &mut Response,
+    request_id: &HeaderValue,
+    vary_origin: bool,
+    vary_encoding: bool,
+) {
+    let body_size = response.body().size_hint().exact();
+    let headers = response.headers_mut();
+    let mut has_request_id = false;
+    // tower-http's compression adds `Vary: accept-encoding` only to a response it would
+    // compress for a client that accepts it: not already encoded, not a range, not listed
+    // yet, and one its default predicate accepts (size, content type).
+    let mut encodable = vary_encoding;
+    let (mut content_type, mut content_length) = (None, None);
     for (name, value) in headers.iter_mut() {
-        if names.contains(name) {
+        if name == header::SET_COOKIE {
             value.set_sensitive(true);
+        } else if name == REQUEST_ID_HEADER {
+            has_request_id = true;
+        } else if name == header::CONTENT_TYPE {
+            content_type.get_or_insert(&*value);
+        } else if name == header::CONTENT_LENGTH {
+            content_length.get_or_insert(&*value);
+        } else if name == header::CONTENT_ENCODING
+            || name == header::CONTENT_RANGE
+            || (name == header::VARY && lists(value, "accept-encoding"))
+        {
+            encodable = false;
         }
     }
+    let vary_encoding = encodable && compressible(body_size, content_type, content_length);
+    if !has_request_id {
+        headers.insert(REQUEST_ID_HEADER, request_id.clone());
+    }
+    let vary = match (vary_origin, vary_encoding) {
+        (true, true) => CORS_AND_ENCODING_VARY,
+        (true, false) => CORS_VARY,
+        (false, true) => ENCODING_VARY,
+        (false, false) => return,
+    };
+    headers.append(header::VARY, vary);
+}
+
+/// tower-http's `DefaultPredicate`: compress unless the body is known to be under 32 bytes,
+/// or it is gRPC (but gRPC-Web is compressed), an image (but SVG is compressed) or
+/// server-sent events.
+///
+/// Written out here because the library's version looks its headers up again, three times
+/// for `Content-Type`, which cost about as much as the rest of this layer's response side;
+/// here they come from the one pass of [`finish_headers`]. The test
+/// `compressible_agrees_with_tower_http` holds the two to the same answers.
+fn compressible(
+    body_size: Option<u64>,
+    content_type: Option<&HeaderValue>,
+    content_length: Option<&HeaderValue>,
+) -> bool {
+    const MIN_SIZE: u64 = 32;
+    let size = body_size.or_else(|| content_length?.to_str().ok()?.parse().ok());
+    if size.is_some_and(|size| size < MIN_SIZE) {
+        return false;
+    }
+    let content_type = content_type
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let allowed = |prefix: &str, except: Option<&str>| {
+        except.is_some_and(|except| content_type.starts_with(except))
+            || !content_type.starts_with(prefix)
+    };
+    allowed("application/grpc", Some("application/grpc-web"))
+        && allowed("image/", Some("image/svg+xml"))
+        && allowed("text/event-stream", None)
+}
+
+/// Whether a comma-separated header `value` lists `name` (ASCII case-insensitive).
+fn lists(value: &HeaderValue, name: &str) -> bool {
+    value
+        .as_bytes()
+        .split(|&byte| byte == b',')
+        .any(|item| item.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
 }
 
 /// A client's id is kept when it is short, visible ASCII.
@@ -222,11 +429,43 @@ fn acceptable_client_id(id: &HeaderValue) -> bool {
         && bytes.iter().all(u8::is_ascii_graphic)
 }
 
-/// A new UUID v4, formatted on the stack (one allocation: the header value itself).
+/// A new UUID v4, formatted on the stack. The bytes go into one shared allocation, so the
+/// copies in the request, the response and a problem body are reference counts.
 fn new_request_id() -> HeaderValue {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-    HeaderValue::from_str(text).expect("a hyphenated UUID is a valid header value")
+    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_maybe_shared(Bytes::from_owner(buf))
+        .expect("a hyphenated UUID is a valid header value")
+}
+
+/// tower-http's compression, with the response body boxed back into axum's `Body`.
+#[derive(Clone)]
+struct CompressToBody<S>(Compression<S>);
+
+type CompressedFuture<F> = futures_util::future::Map<
+    tower_http::compression::ResponseFuture<F, DefaultPredicate>,
+    fn(
+        Result<Response<tower_http::compression::CompressionBody<Body>>, Infallible>,
+    ) -> Result<Response, Infallible>,
+>;
+
+impl<S> Service<Request> for CompressToBody<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = CompressedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        self.0
+            .call(request)
+            .map(|result| result.map(IntoResponse::into_response))
+    }
 }
 
 /// Records the matched route (`/api/notes/{id}`, not the raw path) on the request span.
@@ -322,183 +561,6 @@ pub fn cors(settings: &CorsSettings) -> CorsLayer {
     }
 }
 
-/// What tower-http's CORS puts in `Vary` (its default): a response depends on these.
-const CORS_VARY: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers",
-);
-
-/// tower-http's CORS, for requests with an `Origin` header only.
-///
-/// Browsers send `Origin` with every cross-origin request, preflights included; without it
-/// CORS has nothing to allow, and tower-http would only add headers that browsers ignore
-/// there (`access-control-expose-headers`, `access-control-allow-credentials`) plus `Vary`,
-/// which this adds too (caches must not hand that response to a cross-origin request).
-///
-/// This also keeps the per-request cost of the stack down: hyper clones the whole service
-/// for each request, and tower-http's `Cors` clones its lists of origins and headers with
-/// it. Here the layer sits behind an `Arc`, and a `Cors` is only built for a CORS request.
-#[derive(Clone)]
-struct CorsIfOriginLayer(Arc<CorsLayer>);
-
-impl<S> Layer<S> for CorsIfOriginLayer {
-    type Service = CorsIfOrigin<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        CorsIfOrigin {
-            inner,
-            cors: self.0.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct CorsIfOrigin<S> {
-    inner: S,
-    cors: Arc<CorsLayer>,
-}
-
-impl<S> Service<Request> for CorsIfOrigin<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = AddHeaderOr<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        if request.headers().contains_key(header::ORIGIN) {
-            // The inner service that was polled ready goes into the `Cors`; a clone stays.
-            // (`Cors::poll_ready` would only poll it again, after checking rules that
-            // [`cors`] keeps valid: no credentials with a wildcard.)
-            let clone = self.inner.clone();
-            let ready = std::mem::replace(&mut self.inner, clone);
-            AddHeaderOr::Wrapped {
-                inner: self.cors.layer(ready).call(request),
-            }
-        } else {
-            AddHeaderOr::Bypassed {
-                inner: self.inner.call(request),
-                add: add_cors_vary,
-            }
-        }
-    }
-}
-
-fn add_cors_vary(response: &mut Response) {
-    response.headers_mut().append(header::VARY, CORS_VARY);
-}
-
-// ------------------------------------------------------------------------------ compression
-
-/// tower-http's compression, for requests with an `Accept-Encoding` header only.
-///
-/// Without that header tower-http never compresses, but it still wraps every body in its
-/// `CompressionBody` (which holds the encoders' state inline), and that body must then be
-/// boxed for hyper. Bypassed responses get the same `Vary: accept-encoding` tower-http
-/// would have added.
-#[derive(Clone, Copy)]
-struct CompressIfAcceptedLayer;
-
-impl<S> Layer<S> for CompressIfAcceptedLayer {
-    type Service = CompressIfAccepted<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        CompressIfAccepted(CompressionLayer::new().layer(inner))
-    }
-}
-
-#[derive(Clone)]
-struct CompressIfAccepted<S>(Compression<S>);
-
-type CompressedFuture<F> = futures_util::future::Map<
-    tower_http::compression::ResponseFuture<F, DefaultPredicate>,
-    fn(
-        Result<Response<tower_http::compression::CompressionBody<Body>>, Infallible>,
-    ) -> Result<Response, Infallible>,
->;
-
-impl<S> Service<Request> for CompressIfAccepted<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = AddHeaderOr<CompressedFuture<S::Future>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        if request.headers().contains_key(header::ACCEPT_ENCODING) {
-            AddHeaderOr::Wrapped {
-                inner: self
-                    .0
-                    .call(request)
-                    .map(|result| result.map(IntoResponse::into_response)),
-            }
-        } else {
-            AddHeaderOr::Bypassed {
-                inner: self.0.get_mut().call(request),
-                add: add_compression_vary,
-            }
-        }
-    }
-}
-
-/// The `Vary` tower-http's compression adds (see its `ResponseFuture`): on responses it
-/// would compress for a client that accepts it, unless already there.
-fn add_compression_vary(response: &mut Response) {
-    let headers = response.headers();
-    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
-        && !headers.contains_key(header::CONTENT_RANGE)
-        && DefaultPredicate::new().should_compress(response);
-    let name = header::ACCEPT_ENCODING.as_str().as_bytes();
-    let listed = || {
-        headers.get_all(header::VARY).iter().any(|value| {
-            value
-                .as_bytes()
-                .windows(name.len())
-                .any(|window| window.eq_ignore_ascii_case(name))
-        })
-    };
-    if compressible && !listed() {
-        response
-            .headers_mut()
-            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    }
-}
-
-pin_project! {
-    /// Either the wrapped layer's future, or the inner service's with one header added.
-    #[project = AddHeaderOrProj]
-    pub enum AddHeaderOr<W, F> {
-        Wrapped { #[pin] inner: W },
-        Bypassed { #[pin] inner: F, add: fn(&mut Response) },
-    }
-}
-
-impl<W, F> Future for AddHeaderOr<W, F>
-where
-    W: Future<Output = Result<Response, Infallible>>,
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            AddHeaderOrProj::Wrapped { inner } => inner.poll(cx),
-            AddHeaderOrProj::Bypassed { inner, add } => {
-                let Ok(mut response) = ready!(inner.poll(cx));
-                add(&mut response);
-                Poll::Ready(Ok(response))
-            }
-        }
-    }
-}
-
 // ------------------------------------------------------------------------------ problems
 
 /// Problem+json for every error, the request timeout, the shutdown cut-off, the body size
@@ -576,7 +638,12 @@ where
         let request = if request.body().is_end_stream() {
             request
         } else {
-            request.map(|body| Body::new(http_body_util::Limited::new(body, limit)))
+            // This is the one limit: axum's own default of 2 MiB for extractors is turned
+            // off for this request (a request without a body has nothing to limit).
+            let mut request =
+                request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+            DefaultBodyLimit::disable().apply(&mut request);
+            request
         };
         // A panic while the route builds its future is caught as well as one while it runs.
         let future = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
@@ -739,4 +806,91 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal(anyhow::anyhow!("handler panicked: {message}"))
         .with_code("internal_error")
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_http::compression::predicate::Predicate;
+
+    /// Every combination of body, `Content-Length` and `Content-Type` that matters to the
+    /// predicate gets the same answer from [`compressible`] and from tower-http.
+    #[test]
+    fn compressible_agrees_with_tower_http() {
+        let sizes = [0usize, 31, 32, 1000];
+        let content_types = [
+            None,
+            Some("application/json"),
+            Some("application/problem+json"),
+            Some("application/grpc"),
+            Some("application/grpc+proto"),
+            Some("application/grpc-web"),
+            Some("application/grpc-web+proto"),
+            Some("image/png"),
+            Some("image/svg+xml"),
+            Some("text/event-stream"),
+            Some("text/html; charset=utf-8"),
+            Some("IMAGE/PNG"),
+            Some(""),
+        ];
+        let mut compared = 0;
+        for size in sizes {
+            for content_type in content_types {
+                // A body of known size, with and without a (possibly different)
+                // Content-Length; and a streaming body, whose size only the header gives.
+                for (streaming, declared) in [
+                    (false, None),
+                    (false, Some(size.to_string())),
+                    (true, None),
+                    (true, Some(size.to_string())),
+                    (true, Some("not a number".to_owned())),
+                ] {
+                    let body = if streaming {
+                        let chunk: Result<_, Infallible> = Ok(Bytes::from(vec![b'x'; size]));
+                        Body::from_stream(futures_util::stream::iter([chunk]))
+                    } else {
+                        Body::from(vec![b'x'; size])
+                    };
+                    let mut response = Response::new(body);
+                    if let Some(content_type) = content_type {
+                        response.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_str(content_type).unwrap(),
+                        );
+                    }
+                    if let Some(declared) = &declared {
+                        response.headers_mut().insert(
+                            header::CONTENT_LENGTH,
+                            HeaderValue::from_str(declared).unwrap(),
+                        );
+                    }
+                    let ours = compressible(
+                        response.body().size_hint().exact(),
+                        response.headers().get(header::CONTENT_TYPE),
+                        response.headers().get(header::CONTENT_LENGTH),
+                    );
+                    let theirs = DefaultPredicate::new().should_compress(&response);
+                    assert_eq!(
+                        ours, theirs,
+                        "size {size}, streaming {streaming}, content-length {declared:?}, \
+                         content-type {content_type:?}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, sizes.len() * content_types.len() * 5);
+    }
+
+    #[test]
+    fn lists_finds_a_name_in_a_comma_separated_value() {
+        let value = HeaderValue::from_static("Origin ,Accept-Encoding");
+        assert!(lists(&value, "accept-encoding"));
+        assert!(lists(&value, "origin"));
+        assert!(!lists(&value, "encoding"));
+        assert!(!lists(
+            &HeaderValue::from_static("accept-encodings"),
+            "accept-encoding"
+        ));
+    }
 }

@@ -6,7 +6,7 @@
 //! sensitive (see [`crate::layers`]), so even a `Debug` print of the headers shows
 //! `Sensitive`. Wrap secrets in `secrecy::SecretString`, whose `Debug` is redacted.
 
-use std::{io::IsTerminal, time::Duration};
+use std::{io::IsTerminal, time::Instant};
 
 use axum::http::{Method, Response};
 use tracing::{Span, field::Empty};
@@ -61,13 +61,37 @@ pub fn request_span(method: &Method, request_id: &str) -> Span {
     )
 }
 
-/// Records status and latency on the span and logs one line per request (the signature of
-/// `TraceLayer::on_response`).
-pub fn on_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
-    let status = response.status().as_u16();
-    span.record("status", status);
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-    if response.status().is_server_error() {
+/// Whether the `request` span is on under the current subscriber (it is an `info` span).
+pub fn request_span_enabled() -> bool {
+    !request_span(&Method::GET, "").is_disabled()
+}
+
+/// Records status and latency on the span and logs one line per request: `info`, or `warn`
+/// for a server error. With the span off (a level above `info`) that warning carries the
+/// method, request id, status and latency itself.
+pub fn on_response<B>(
+    response: &Response<B>,
+    start: Instant,
+    span: &Span,
+    method: &Method,
+    request_id: &str,
+) {
+    let status = response.status();
+    if span.is_disabled() {
+        if status.is_server_error() {
+            tracing::warn!(
+                %method,
+                request_id,
+                status = status.as_u16(),
+                latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+                "request finished"
+            );
+        }
+        return;
+    }
+    span.record("status", status.as_u16());
+    span.record("latency_ms", start.elapsed().as_secs_f64() * 1000.0);
+    if status.is_server_error() {
         tracing::warn!("request finished");
     } else {
         tracing::info!("request finished");
