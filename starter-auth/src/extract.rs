@@ -28,7 +28,23 @@ pub struct AuthUser {
     pub id: String,
     pub email: String,
     pub roles: Vec<String>,
-    pub claims: Claims,
+    /// The access token's own id (`jti`), for logs or a deny-list.
+    pub token_id: String,
+    /// When the access token expires (`exp`, seconds since the Unix epoch).
+    pub expires_at: u64,
+}
+
+impl From<Claims> for AuthUser {
+    /// The claims are moved, not copied: this runs on every authenticated request.
+    fn from(claims: Claims) -> Self {
+        Self {
+            id: claims.sub,
+            email: claims.email,
+            roles: claims.roles,
+            token_id: claims.jti,
+            expires_at: claims.exp,
+        }
+    }
 }
 
 impl AuthUser {
@@ -89,12 +105,7 @@ pub fn authenticate(headers: &HeaderMap, jwt: &Jwt) -> Result<Option<AuthUser>, 
         tracing::debug!(%reason, "access token refused");
         invalid_token()
     })?;
-    Ok(Some(AuthUser {
-        id: claims.sub.clone(),
-        email: claims.email.clone(),
-        roles: claims.roles.clone(),
-        claims,
-    }))
+    Ok(Some(AuthUser::from(claims)))
 }
 
 impl<S> FromRequestParts<S> for AuthUser

@@ -135,7 +135,7 @@ impl<S> Layer<S> for RequestLayer {
     type Service = RequestService<S>;
     fn layer(&self, inner: S) -> Self::Service {
         RequestService {
-            inner: CompressToBody(CompressionLayer::new().layer(inner)),
+            inner,
             cors: self.cors.clone(),
         }
     }
@@ -144,7 +144,7 @@ impl<S> Layer<S> for RequestLayer {
 /// The service of [`RequestLayer`].
 #[derive(Clone)]
 pub struct RequestService<S> {
-    inner: CompressToBody<S>,
+    inner: S,
     cors: Arc<CorsLayer>,
 }
 
@@ -245,30 +245,27 @@ where
         origin: bool,
         accept_encoding: bool,
     ) -> Routed<S::Future> {
-        if !origin {
-            return if accept_encoding {
-                Routed::Compressed {
-                    inner: self.inner.call(request),
-                }
-            } else {
-                Routed::Plain {
-                    inner: self.inner.0.get_mut().call(request),
-                }
+        if !origin && !accept_encoding {
+            return Routed::Plain {
+                inner: self.inner.call(request),
             };
         }
-        // The inner service that was polled ready goes into the `Cors`; a clone stays.
-        // (`Cors::poll_ready` would only poll it again, after checking rules that [`cors`]
-        // keeps valid: no credentials with a wildcard.)
+        // The inner service that was polled ready goes into the wrappers; a clone stays.
+        // (Their `poll_ready` would only poll it again, after, for `Cors`, checking rules
+        // that [`cors`] keeps valid: no credentials with a wildcard.)
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        if accept_encoding {
-            Routed::CorsCompressed {
+        let compressed = |ready| CompressToBody(CompressionLayer::new().layer(ready));
+        match (origin, accept_encoding) {
+            (false, _) => Routed::Compressed {
+                inner: compressed(ready).call(request),
+            },
+            (true, true) => Routed::CorsCompressed {
+                inner: self.cors.layer(compressed(ready)).call(request),
+            },
+            (true, false) => Routed::Cors {
                 inner: self.cors.layer(ready).call(request),
-            }
-        } else {
-            Routed::Cors {
-                inner: self.cors.layer(ready.0.into_inner()).call(request),
-            }
+            },
         }
     }
 }
