@@ -626,17 +626,24 @@ where
         let uri = request.uri().clone();
         let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
         let limit = self.layer.body_limit;
-        // A declared length over the limit is refused before any of the body is read; a
-        // body without one (chunked) is cut off where it passes the limit, and the
-        // extractor reading it answers 413.
-        if content_length(&request).is_some_and(|length| length > limit as u64) {
-            return ProblemFuture::finalizing(payload_too_large(limit), uri, request_id);
-        }
         let request = if request.body().is_end_stream() {
+            // No body (most GETs): nothing to limit, and no header to look at.
             request
         } else {
+            // A declared length over the limit is refused before any of the body is read
+            // (hyper's body knows the `Content-Length` it was sent with); a body without
+            // one (chunked) is cut off where it passes the limit, and the extractor reading
+            // it answers 413.
+            let declared = request
+                .body()
+                .size_hint()
+                .exact()
+                .or_else(|| content_length(&request));
+            if declared.is_some_and(|length| length > limit as u64) {
+                return ProblemFuture::finalizing(payload_too_large(limit), uri, request_id);
+            }
             // This is the one limit: axum's own default of 2 MiB for extractors is turned
-            // off for this request (a request without a body has nothing to limit).
+            // off for this request.
             let mut request =
                 request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
             DefaultBodyLimit::disable().apply(&mut request);
