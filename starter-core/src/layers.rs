@@ -624,7 +624,13 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let uri = request.uri().clone();
-        let request_id = request.headers().get(REQUEST_ID_HEADER).cloned();
+        // A pass over the (few) headers rather than a hashed lookup: `x-request-id` is not
+        // a standard header, so a lookup hashes its name byte by byte, while a standard
+        // name differs from it in one comparison.
+        let request_id = request
+            .headers()
+            .iter()
+            .find_map(|(name, value)| (name == REQUEST_ID_HEADER).then(|| value.clone()));
         let limit = self.layer.body_limit;
         let request = if request.body().is_end_stream() {
             // No body (most GETs): nothing to limit, and no header to look at.
