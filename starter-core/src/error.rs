@@ -345,21 +345,21 @@ pub async fn problem_middleware(request: Request, next: Next) -> Response {
         .get(crate::layers::REQUEST_ID_HEADER)
         .cloned();
     let response = next.run(request).await;
-    finalize(response, &uri, request_id.as_ref()).await
+    finalize(response, uri.path(), request_id.as_ref()).await
 }
 
-/// The work of [`problem_middleware`] on a response, given the request's URI and id.
+/// The work of [`problem_middleware`] on a response, given the request's path and id.
 /// Success responses pass through untouched.
 pub(crate) async fn finalize(
     response: Response,
-    uri: &axum::http::Uri,
+    path: &str,
     request_id: Option<&HeaderValue>,
 ) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let instance = uri.path().to_owned();
+    let instance = path.to_owned();
     let request_id = request_id.and_then(|v| v.to_str().ok()).map(str::to_owned);
 
     let (mut parts, body) = response.into_parts();

@@ -37,7 +37,7 @@ use axum::{
     body::Bytes,
     body::{Body, HttpBody as _},
     extract::{DefaultBodyLimit, MatchedPath, Request},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header, uri::PathAndQuery},
     response::{IntoResponse, Response},
 };
 use futures_util::{
@@ -232,9 +232,10 @@ where
     /// - CORS only with an `Origin` header. Browsers send one with every cross-origin
     ///   request, preflights included; without it CORS has nothing to allow, and tower-http
     ///   would only add headers that browsers ignore there
-    ///   (`access-control-expose-headers`, `-allow-credentials`) and `Vary`, which
-    ///   [`RequestFuture`] adds instead (caches must not hand that response to a
-    ///   cross-origin request). A `Cors` is only built for a CORS request.
+    ///   (`access-control-expose-headers`, `-allow-credentials`) and `Vary`, of which
+    ///   [`RequestFuture`] adds the part that matters, `Vary: origin` (caches must not
+    ///   hand that response to a cross-origin request). A `Cors` is only built for a CORS
+    ///   request.
     /// - Compression only with `Accept-Encoding`. Without it tower-http never compresses,
     ///   but still wraps every body in its `CompressionBody` (which holds the encoders'
     ///   state inline), and that body must then be boxed for hyper. Here such responses
@@ -261,10 +262,10 @@ where
                 inner: compressed(ready).call(request),
             },
             (true, true) => Routed::CorsCompressed {
-                inner: self.cors.layer(compressed(ready)).call(request),
+                inner: Box::pin(self.cors.layer(compressed(ready)).call(request)),
             },
             (true, false) => Routed::Cors {
-                inner: self.cors.layer(ready).call(request),
+                inner: Box::pin(self.cors.layer(ready).call(request)),
             },
         }
     }
@@ -272,12 +273,16 @@ where
 
 pin_project! {
     /// The inner service's future, through CORS and compression or not.
+    ///
+    /// The CORS futures are boxed: they hold the response headers CORS will add (a
+    /// `HeaderMap`), which would make every request's future, moved several times by hyper,
+    /// a few hundred bytes larger; only cross-origin requests pay for the allocation.
     #[project = RoutedProj]
     enum Routed<F> {
         Plain { #[pin] inner: F },
         Compressed { #[pin] inner: CompressedFuture<F> },
-        Cors { #[pin] inner: tower_http::cors::ResponseFuture<F> },
-        CorsCompressed { #[pin] inner: tower_http::cors::ResponseFuture<CompressedFuture<F>> },
+        Cors { inner: Pin<Box<tower_http::cors::ResponseFuture<F>>> },
+        CorsCompressed { inner: Pin<Box<tower_http::cors::ResponseFuture<CompressedFuture<F>>>> },
     }
 }
 
@@ -306,8 +311,8 @@ where
         let (result, vary_origin, vary_encoding) = match this.inner.project() {
             RoutedProj::Plain { inner } => (ready!(inner.poll(cx)), true, true),
             RoutedProj::Compressed { inner } => (ready!(inner.poll(cx)), true, false),
-            RoutedProj::Cors { inner } => (ready!(inner.poll(cx)), false, true),
-            RoutedProj::CorsCompressed { inner } => (ready!(inner.poll(cx)), false, false),
+            RoutedProj::Cors { inner } => (ready!(inner.as_mut().poll(cx)), false, true),
+            RoutedProj::CorsCompressed { inner } => (ready!(inner.as_mut().poll(cx)), false, false),
         };
         let Ok(mut response) = result;
         finish_headers(&mut response, this.request_id, vary_origin, vary_encoding);
@@ -322,17 +327,19 @@ where
     }
 }
 
-/// What tower-http's CORS puts in `Vary` (its default): a response depends on these.
+/// What a response to a request without `Origin` varies on for CORS: only the `Origin`,
+/// so that a cache never hands it (without `Access-Control-Allow-Origin`) to a cross-origin
+/// request. tower-http's CORS lists `Access-Control-Request-Method` and `-Headers` as well,
+/// but only a preflight carries those, a preflight always carries `Origin` (and goes
+/// through tower-http, which adds its own `Vary`), and responses to `OPTIONS` are not
+/// cacheable anyway (RFC 9110, 9.3.7). Every response carries this header, so its length
+/// counts: the short value saves the client 66 bytes to read per response.
 /// (Constants, so that `from_static` checks the bytes at compile time.)
-const CORS_VARY: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers",
-);
+const CORS_VARY: HeaderValue = HeaderValue::from_static("origin");
 /// What tower-http's compression puts in `Vary`.
 const ENCODING_VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
 /// Both, in one header.
-const CORS_AND_ENCODING_VARY: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers, accept-encoding",
-);
+const CORS_AND_ENCODING_VARY: HeaderValue = HeaderValue::from_static("origin, accept-encoding");
 
 /// The response side, in one pass over its headers: `Set-Cookie` marked sensitive, the
 /// request id echoed (unless the handler set its own, say a proxied upstream's), and the
@@ -623,7 +630,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let uri = request.uri().clone();
+        // Only the path is kept (for the problem's `instance`): the whole `Uri` would make
+        // this future, which hyper moves several times per request, 48 bytes larger.
+        let path = request.uri().path_and_query().cloned();
         // A pass over the (few) headers rather than a hashed lookup: `x-request-id` is not
         // a standard header, so a lookup hashes its name byte by byte, while a standard
         // name differs from it in one comparison.
@@ -646,7 +655,7 @@ where
                 .exact()
                 .or_else(|| content_length(&request));
             if declared.is_some_and(|length| length > limit as u64) {
-                return ProblemFuture::finalizing(payload_too_large(limit), uri, request_id);
+                return ProblemFuture::finalizing(payload_too_large(limit), path, request_id);
             }
             // This is the one limit: axum's own default of 2 MiB for extractors is turned
             // off for this request.
@@ -659,7 +668,7 @@ where
         let future = match std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(future) => future,
             Err(panic) => {
-                return ProblemFuture::finalizing(panic_response(panic), uri, request_id);
+                return ProblemFuture::finalizing(panic_response(panic), path, request_id);
             }
         };
         ProblemFuture::Running {
@@ -667,7 +676,7 @@ where
             waiting: None,
             cut: self.layer.cut.clone(),
             timeout: self.layer.timeout,
-            uri: Some(uri),
+            path,
             request_id,
         }
     }
@@ -685,7 +694,7 @@ pin_project! {
             waiting: Option<Pin<Box<Waiting>>>,
             cut: Option<Arc<CancellationToken>>,
             timeout: Duration,
-            uri: Option<Uri>,
+            path: Option<PathAndQuery>,
             request_id: Option<HeaderValue>,
         },
         // Error responses only: rendering a foreign error may read its (short) body.
@@ -704,9 +713,16 @@ pin_project! {
 }
 
 impl<F> ProblemFuture<F> {
-    fn finalizing(response: Response, uri: Uri, request_id: Option<HeaderValue>) -> Self {
+    fn finalizing(
+        response: Response,
+        path: Option<PathAndQuery>,
+        request_id: Option<HeaderValue>,
+    ) -> Self {
         Self::Finalizing {
-            future: Box::pin(async move { finalize(response, &uri, request_id.as_ref()).await }),
+            future: Box::pin(async move {
+                let path = path.as_ref().map(PathAndQuery::path).unwrap_or_default();
+                finalize(response, path, request_id.as_ref()).await
+            }),
         }
     }
 }
@@ -724,7 +740,7 @@ where
             waiting,
             cut,
             timeout,
-            uri,
+            path,
             request_id,
         } = self.as_mut().project()
         {
@@ -758,9 +774,9 @@ where
             if !(status.is_client_error() || status.is_server_error()) {
                 return Poll::Ready(Ok(response));
             }
-            let uri = uri.take().unwrap_or_default();
+            let path = path.take();
             let request_id = request_id.take();
-            self.set(Self::finalizing(response, uri, request_id));
+            self.set(Self::finalizing(response, path, request_id));
         }
         match self.project() {
             ProblemProj::Finalizing { future } => future.as_mut().poll(cx).map(Ok),
