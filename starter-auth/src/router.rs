@@ -14,7 +14,7 @@
 use axum::{
     Router,
     body::Bytes,
-    extract::{FromRef, State},
+    extract::{DefaultBodyLimit, FromRef, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -94,8 +94,13 @@ struct PasswordForm {
     _rest: std::collections::HashMap<String, String>,
 }
 
-/// The auth routes, rate limited per client IP as `auth.rate_limit` says. Merge it into
-/// the app: `App::new(..).merge(starter_auth::router(service))`.
+/// The largest body the auth routes read. Credentials are a few hundred bytes; the small
+/// limit keeps a client from making the server buffer (and hash) megabytes per attempt.
+pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
+
+/// The auth routes, rate limited per client IP as `auth.rate_limit` says, with bodies up
+/// to [`AUTH_BODY_LIMIT`] (413 beyond). Merge it into the app:
+/// `App::new(..).merge(starter_auth::router(service))`.
 pub fn router(service: AuthService) -> Router {
     let limits = &service.settings().rate_limit;
     let client_ip = ClientIp::new(&service.settings().trusted_proxies);
@@ -115,6 +120,7 @@ pub fn router(service: AuthService) -> Router {
         .route("/auth/logout", post(logout))
         .route("/auth/logout-all", post(logout_all))
         .route("/me", get(me))
+        .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .with_state(service)
 }
 

@@ -149,14 +149,14 @@ impl App {
     /// Useful with `tower::ServiceExt::oneshot` in tests; `/health/ready` stays 503 until
     /// `health.set_started(true)`.
     pub fn into_router(self) -> (Router, Health, Lifespan) {
-        let (service, health, lifespan) = self.build(None);
+        let (service, health, lifespan) = self.build(CancellationToken::new());
         (Router::new().fallback_service(service), health, lifespan)
     }
 
     /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
     fn build(
         self,
-        cut: Option<CancellationToken>,
+        cut: CancellationToken,
     ) -> (
         impl tower::Service<
             axum::extract::Request,
@@ -184,13 +184,18 @@ impl App {
         (router, health, lifespan)
     }
 
-    /// Binds `server.host:server.port` and serves until SIGINT or SIGTERM.
+    /// Binds `server.host:server.port` and serves until SIGINT or SIGTERM, then writes out
+    /// the queued log lines ([`crate::logging::flush`]).
     pub async fn run(self) -> anyhow::Result<()> {
         let addr = SocketAddr::new(self.settings.server.host, self.settings.server.port);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (set APP_SERVER__PORT)"))?;
-        self.serve(listener, shutdown_signal()).await
+        let result = self.serve(listener, shutdown_signal()).await;
+        if result.is_ok() {
+            crate::logging::flush();
+        }
+        result
     }
 
     /// Serves on `listener` until `shutdown` completes. `run` calls this with the signals.
@@ -200,7 +205,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let cut = CancellationToken::new();
-        let (router, health, mut lifespan) = self.build(Some(cut.clone()));
+        let (router, health, mut lifespan) = self.build(cut.clone());
         let local = listener.local_addr()?;
 
         // Startup hooks; a signal during a slow startup (say, waiting for the database)
@@ -376,10 +381,14 @@ pub async fn shutdown_signal() {
 /// ```
 pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            crate::logging::flush();
+            std::process::ExitCode::SUCCESS
+        }
         Err(err) => {
             // `{:#}` joins the causes: "`mongo` failed to start: cannot reach MongoDB at …".
             tracing::error!(error = format!("{err:#}"), "stopped with an error");
+            crate::logging::flush();
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }

@@ -15,24 +15,36 @@
 //! }
 //! ```
 //!
-//! Handlers return `Result<T, ApiError>`. Errors that axum or tower-http produce on their own
-//! (an unknown route, a wrong method, a body over the limit, a timeout) are rewritten into the
-//! same shape by [`crate::layers::ProblemLayer`] (part of every [`crate::App`]), which also
-//! fills `instance` and `request_id`.
+//! Handlers return `Result<T, ApiError>`. Inside the stack of every [`crate::App`], an
+//! `ApiError` is rendered once, with `instance` and `request_id` filled in from the request
+//! being answered; errors that axum or tower produce on their own (an unknown route, a wrong
+//! method, a body over the limit) are rewritten into the same shape by [`crate::problem`].
 
 use std::borrow::Cow;
 
 use axum::{
     body::Body,
-    extract::Request,
-    http::{HeaderName, HeaderValue, StatusCode, header},
-    middleware::Next,
+    http::{HeaderName, HeaderValue, StatusCode, header, uri::PathAndQuery},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+tokio::task_local! {
+    /// The request being answered, set by [`crate::problem::ContextLayer`] while the rest of
+    /// the stack and the handler run, so that an error renders its `instance` and
+    /// `request_id` once, wherever it is turned into a response.
+    pub(crate) static REQUEST: RequestContext;
+}
+
+/// What a problem needs to know of the request it answers (set by the stack; opaque).
+#[derive(Clone)]
+pub struct RequestContext {
+    pub(crate) path: PathAndQuery,
+    pub(crate) request_id: Option<HeaderValue>,
+}
 
 /// One invalid input field, as listed in `errors[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -197,7 +209,10 @@ impl ApiError {
         self
     }
 
+    /// Sets a response header, replacing one of the same name set before (so
+    /// `unauthorized(..).with_header(WWW_AUTHENTICATE, ..)` sends one challenge, not two).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.retain(|(existing, _)| *existing != name);
         self.headers.push((name, value));
         self
     }
@@ -220,7 +235,9 @@ impl ApiError {
         &self.errors
     }
 
-    fn to_problem(&self) -> Problem {
+    /// The problem document, with `instance` and `request_id` of the request being answered
+    /// when called inside the stack.
+    pub fn to_problem(&self) -> Problem {
         let detail = if self.status.is_server_error() && self.detail.is_none() {
             // Never describe internals to the client; the logs have the source.
             "the server could not complete the request".to_owned()
@@ -229,6 +246,15 @@ impl ApiError {
                 .as_deref()
                 .map_or_else(|| title_of(self.status).to_owned(), str::to_owned)
         };
+        let (instance, request_id) = REQUEST
+            .try_with(|request| {
+                let request_id = request.request_id.as_ref();
+                (
+                    Some(request.path.path().to_owned()),
+                    request_id.and_then(|id| id.to_str().ok()).map(str::to_owned),
+                )
+            })
+            .unwrap_or_default();
         Problem {
             type_uri: self
                 .type_uri
@@ -237,9 +263,9 @@ impl ApiError {
             title: Cow::Borrowed(title_of(self.status)),
             status: self.status.as_u16(),
             detail,
-            instance: None,
+            instance,
             code: self.code.clone(),
-            request_id: None,
+            request_id,
             errors: self.errors.clone(),
         }
     }
@@ -282,13 +308,10 @@ impl IntoResponse for ApiError {
         } else if let Some(src) = &self.source {
             tracing::debug!(code = %self.code, error = format!("{src:#}"), "request rejected");
         }
-        let problem = self.to_problem();
-        let mut response = render(&problem);
+        let mut response = render(&self.to_problem());
         for (name, value) in self.headers {
             response.headers_mut().append(name, value);
         }
-        // The middleware re-renders with `instance` and `request_id` filled in.
-        response.extensions_mut().insert(problem);
         response
     }
 }
@@ -310,7 +333,7 @@ fn title_of(status: StatusCode) -> &'static str {
 }
 
 /// The default `code` of an error status that no handler described.
-fn default_code(status: StatusCode) -> &'static str {
+pub(crate) fn default_code(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::UNAUTHORIZED => "unauthorized",
@@ -327,90 +350,6 @@ fn default_code(status: StatusCode) -> &'static str {
         s if s.is_server_error() => "internal_error",
         _ => "error",
     }
-}
-
-/// Largest plain-text error body that is kept as `detail` when rewriting a foreign error.
-const MAX_FOREIGN_DETAIL: usize = 512;
-
-/// Makes every error response problem+json and stamps `instance` and `request_id`.
-///
-/// [`crate::App`] already does this (with [`crate::layers::ProblemLayer`]); this
-/// `axum::middleware::from_fn` form is for routers served without `App`. Put it outside the
-/// handlers so it sees responses from handlers (`ApiError`), from axum itself (404, 405,
-/// plain-text rejections) and from tower-http layers (413, caught panics).
-pub async fn problem_middleware(request: Request, next: Next) -> Response {
-    let uri = request.uri().clone();
-    let request_id = request
-        .headers()
-        .get(crate::layers::REQUEST_ID_HEADER)
-        .cloned();
-    let response = next.run(request).await;
-    finalize(response, uri.path(), request_id.as_ref()).await
-}
-
-/// The work of [`problem_middleware`] on a response, given the request's path and id.
-/// Success responses pass through untouched.
-pub(crate) async fn finalize(
-    response: Response,
-    path: &str,
-    request_id: Option<&HeaderValue>,
-) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let instance = path.to_owned();
-    let request_id = request_id.and_then(|v| v.to_str().ok()).map(str::to_owned);
-
-    let (mut parts, body) = response.into_parts();
-    let mut problem = match parts.extensions.remove::<Problem>() {
-        Some(problem) => problem,
-        // A handler that answers an error status with its own JSON (such as the health
-        // report with 503) chose that body on purpose.
-        None if is_json(&parts.headers) => return Response::from_parts(parts, body),
-        None => {
-            // A response this kit did not render: keep short plain-text explanations from
-            // 4xx rejections, drop anything from 5xx.
-            let detail = if status.is_client_error() {
-                let bytes = axum::body::to_bytes(body, MAX_FOREIGN_DETAIL * 4)
-                    .await
-                    .unwrap_or_default();
-                let text = String::from_utf8_lossy(&bytes).trim().to_owned();
-                (!text.is_empty() && text.len() <= MAX_FOREIGN_DETAIL).then_some(text)
-            } else {
-                None
-            };
-            let mut err = ApiError::new(status, default_code(status));
-            if let Some(detail) = detail {
-                err = err.with_detail(detail);
-            }
-            if status == StatusCode::NOT_FOUND && err.detail.is_none() {
-                err = err.with_detail(format!("no route for {instance}"));
-            }
-            err.to_problem()
-        }
-    };
-    problem.instance = Some(instance);
-    problem.request_id = request_id;
-
-    let rendered = render(&problem);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let (_, body) = rendered.into_parts();
-    Response::from_parts(parts, body)
-}
-
-fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            essence == "application/json" || essence.ends_with("+json")
-        })
-        .unwrap_or(false)
 }
 
 /// The router fallback: 404 problem+json for an unknown route.
@@ -467,8 +406,31 @@ mod tests {
     }
 
     #[test]
-    fn unauthorized_carries_www_authenticate() {
+    fn unauthorized_carries_one_www_authenticate() {
         let resp = ApiError::unauthorized("no token").into_response();
-        assert_eq!(resp.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let challenges: Vec<_> = resp.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
+        assert_eq!(challenges, ["Bearer"]);
+
+        let resp = ApiError::unauthorized("bad token")
+            .with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            )
+            .into_response();
+        let challenges: Vec<_> = resp.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
+        assert_eq!(challenges, ["Bearer error=\"invalid_token\""]);
+    }
+
+    #[tokio::test]
+    async fn inside_a_request_the_problem_names_its_path_and_id() {
+        let outside = ApiError::not_found("gone").to_problem();
+        assert_eq!((outside.instance, outside.request_id), (None, None));
+        let context = RequestContext {
+            path: PathAndQuery::from_static("/api/notes/7?x=1"),
+            request_id: Some(HeaderValue::from_static("abc")),
+        };
+        let inside = REQUEST.sync_scope(context, || ApiError::not_found("gone").to_problem());
+        assert_eq!(inside.instance.as_deref(), Some("/api/notes/7"));
+        assert_eq!(inside.request_id.as_deref(), Some("abc"));
     }
 }

@@ -8,8 +8,8 @@
 //!   error including axum's own rejections, unknown routes, 413 and panics; an app's error
 //!   enums map to it with [`#[derive(IntoApiError)]`](macro@IntoApiError);
 //! - [`logging`]: tracing, pretty in dev and JSON lines in stage/prod, one span per request;
-//! - [`App`]: routers + middleware ([`layers`]) + [`health`] + lifespan hooks + graceful
-//!   shutdown;
+//! - [`App`]: routers + middleware ([`layers`], tower-http's, and [`problem`]) + [`health`] +
+//!   lifespan hooks + graceful shutdown;
 //! - [`extract`]: validated JSON/query extractors whose errors name the field;
 //! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape.
 //!
@@ -48,6 +48,7 @@ pub mod health;
 pub mod layers;
 pub mod logging;
 pub mod pagination;
+pub mod problem;
 
 pub use app::{App, Component, exit_code};
 pub use error::{ApiError, FieldError};

@@ -2,103 +2,174 @@
 //!
 //! Each request runs in one `request` span carrying `request_id`, `method`, `route` (the
 //! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query), `status`
-//! and `latency_ms`. Header values are never logged: Authorization and Cookie are also marked
-//! sensitive (see [`crate::layers`]), so even a `Debug` print of the headers shows
-//! `Sensitive`. Wrap secrets in `secrecy::SecretString`, whose `Debug` is redacted.
+//! and `latency_ms`, and logs one line when its response is ready. Header values are never
+//! logged: Authorization and Cookie are also marked sensitive (see [`crate::layers`]), so
+//! even a `Debug` print of the headers shows `Sensitive`. Wrap secrets in
+//! `secrecy::SecretString`, whose `Debug` is redacted.
+//!
+//! Lines are written to stdout by a background thread (tracing-appender's non-blocking
+//! writer): a slow or blocked stdout never stalls a request. When the writer falls more
+//! than [`BUFFERED_LINES`] behind, new lines are dropped and counted; [`flush`] (called by
+//! [`crate::App::run`] and [`crate::exit_code`]) writes what is queued and reports the
+//! count.
 
-use std::{io::IsTerminal, time::Instant};
+use std::{
+    io::IsTerminal,
+    sync::{Mutex, OnceLock},
+    time::Duration,
+};
 
-use axum::http::{Method, Response};
+use axum::http::{Request, Response};
 use tracing::{Span, field::Empty};
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::{
+    EnvFilter, Layer, fmt, fmt::MakeWriter, prelude::*, registry::LookupSpan,
+};
 
-use crate::config::{CoreSettings, LogFormat};
+use crate::{
+    config::{CoreSettings, LogFormat},
+    layers::REQUEST_ID_HEADER,
+};
 
-/// Installs the global subscriber. Safe to call twice: the second call does nothing.
+/// How many lines may wait for stdout before new ones are dropped (and counted).
+pub const BUFFERED_LINES: usize = 64 * 1024;
+
+/// The background writer's guard (flushes when dropped) and its dropped-lines counter.
+static WRITER: OnceLock<Mutex<Option<(WorkerGuard, ErrorCounter)>>> = OnceLock::new();
+
+/// Installs the global subscriber, writing to stdout through a background thread. Safe to
+/// call twice: the second call does nothing.
 ///
 /// `RUST_LOG`, when set, wins over `log.level`.
 pub fn init(settings: &CoreSettings) {
+    if WRITER.get().is_some() {
+        return;
+    }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let result = match settings.log.format_for(settings.profile) {
-        // Colours only on a terminal, so piped or redirected logs stay plain text.
-        LogFormat::Pretty => registry
-            .with(
-                fmt::layer()
-                    .pretty()
-                    .with_ansi(std::io::stdout().is_terminal()),
-            )
-            .try_init(),
-        LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init(),
-    };
-    // Already installed (tests, or an app that set its own): keep that one.
-    let _ = result;
+    let format = settings.log.format_for(settings.profile);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .lossy(true)
+        .thread_name("log-writer")
+        .finish(std::io::stdout());
+    let dropped = writer.error_counter();
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer(format, writer, std::io::stdout().is_terminal()))
+        .try_init();
+    if installed.is_ok() {
+        let _ = WRITER.set(Mutex::new(Some((guard, dropped))));
+    }
+    // Otherwise a subscriber was already installed (tests, or an app that set its own):
+    // keep that one.
 }
 
-/// The `request` span of one request, as the stack opens it (see [`crate::layers`]).
+/// The kit's log format writing to `writer`: JSON lines (the request span's fields on
+/// every line of the request) or pretty text, in colour when `ansi`. For apps that build
+/// their own subscriber, and for tests that capture the logs.
+pub fn layer<S, W>(
+    format: LogFormat,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn Layer<S> + Send + Sync + 'static>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Pretty => fmt::layer()
+            .pretty()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Json => fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(writer)
+            .boxed(),
+    }
+}
+
+/// Writes out the queued log lines and stops the background writer; logs (to stderr too)
+/// how many lines were dropped because stdout could not keep up. Lines logged after this
+/// are lost, so call it last, as `App::run` and `exit_code` do.
+pub fn flush() {
+    let Some((guard, dropped)) = WRITER
+        .get()
+        .and_then(|writer| writer.lock().ok()?.take())
+    else {
+        return;
+    };
+    let dropped = dropped.dropped_lines();
+    if dropped > 0 {
+        tracing::warn!(dropped, "log lines were dropped: stdout could not keep up");
+        eprintln!("{dropped} log lines were dropped: stdout could not keep up");
+    }
+    drop(guard);
+}
+
+/// Opens the `request` span of each request (tower-http's `MakeSpan`).
 ///
 /// `route` is filled in by the router once it has matched one; a request no route matched
-/// keeps `<unmatched>`. (The span is opened outside the router, where the matched path is
-/// not known yet.)
-pub fn request_span(method: &Method, request_id: &str) -> Span {
-    tracing::info_span!(
-        "request",
-        request_id,
-        method = %method,
-        route = "<unmatched>",
-        status = Empty,
-        latency_ms = Empty,
-    )
-}
+/// keeps `<unmatched>`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestSpan;
 
-/// Whether the `request` span is on under the current subscriber (it is an `info` span).
-pub fn request_span_enabled() -> bool {
-    !request_span(&Method::GET, "").is_disabled()
-}
-
-/// Records status and latency on the span and logs one line per request: `info`, or `warn`
-/// for a server error. With the span off (a level above `info`) that warning carries the
-/// method, request id, status and latency itself.
-pub fn on_response<B>(
-    response: &Response<B>,
-    start: Instant,
-    span: &Span,
-    method: &Method,
-    request_id: &str,
-) {
-    let status = response.status();
-    if span.is_disabled() {
-        if status.is_server_error() {
-            tracing::warn!(
-                %method,
-                request_id,
-                status = status.as_u16(),
-                latency_ms = start.elapsed().as_secs_f64() * 1000.0,
-                "request finished"
-            );
-        }
-        return;
+impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, request: &Request<B>) -> Span {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            request_id,
+            method = %request.method(),
+            route = "<unmatched>",
+            status = Empty,
+            latency_ms = Empty,
+        )
     }
-    // In one call: tracing-subscriber's JSON format re-parses and re-writes a span's
-    // stored fields on every record, which costs more than formatting the line itself.
-    tracing::record_all!(
-        span,
-        status = status.as_u16(),
-        latency_ms = start.elapsed().as_secs_f64() * 1000.0
-    );
-    if status.is_server_error() {
-        tracing::warn!("request finished");
-    } else {
-        tracing::info!("request finished");
+}
+
+/// Logs one line per request when its response is ready (tower-http's `OnResponse`):
+/// `info`, or `warn` for a server error. With the span off (a level above `info`) that
+/// warning carries the request id, status and latency itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestLog;
+
+impl<B> tower_http::trace::OnResponse<B> for RequestLog {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        let status = response.status();
+        let latency_ms = latency.as_secs_f64() * 1000.0;
+        if span.is_disabled() {
+            if status.is_server_error() {
+                let request_id = response
+                    .headers()
+                    .get(REQUEST_ID_HEADER)
+                    .and_then(|id| id.to_str().ok())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    request_id,
+                    status = status.as_u16(),
+                    latency_ms,
+                    "request finished"
+                );
+            }
+            return;
+        }
+        // In one call: tracing-subscriber's JSON format re-parses a span's stored fields on
+        // every record.
+        tracing::record_all!(span, status = status.as_u16(), latency_ms);
+        if status.is_server_error() {
+            tracing::warn!("request finished");
+        } else {
+            tracing::info!("request finished");
+        }
     }
 }

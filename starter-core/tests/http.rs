@@ -286,11 +286,17 @@ async fn error_headers_survive_the_problem_middleware() {
     let router = router();
     let resp = get_path(&router, "/unauthorized").await;
     assert_problem(&resp, 401, "unauthorized", "/unauthorized");
-    assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
+    let challenges: Vec<_> = resp
+        .headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .collect();
+    assert_eq!(challenges, ["Bearer"]);
 
     let resp = get_path(&router, "/rate-limited").await;
     assert_problem(&resp, 429, "rate_limited", "/rate-limited");
-    assert_eq!(resp.header("retry-after"), Some("7"));
+    let retry: Vec<_> = resp.headers.get_all(header::RETRY_AFTER).iter().collect();
+    assert_eq!(retry, ["7"]);
 }
 
 #[tokio::test]
@@ -321,6 +327,21 @@ async fn panic_is_500_without_the_panic_message() {
     // The app keeps serving after a panic.
     let resp = get_path(&router, "/notes/1").await;
     assert_eq!(resp.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slowly_streamed_error_body_is_cut_by_the_timeout() {
+    let mut settings = CoreSettings::default();
+    settings.server.request_timeout = Duration::from_millis(300);
+    let router = router_with(&settings);
+    let started = std::time::Instant::now();
+    let resp = get_path(&router, "/slow-error").await;
+    assert_problem(&resp, 503, "request_timeout", "/slow-error");
+    assert!(
+        started.elapsed() < Duration::from_millis(1300),
+        "answered after {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -423,6 +444,39 @@ async fn default_limit_refuses_3_mib() {
     .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
     assert_eq!(resp.text(), two_mib.to_string());
+}
+
+#[tokio::test]
+async fn a_route_raises_its_own_limit() {
+    let router = router();
+    let ten_mib = 10 * 1024 * 1024;
+    let resp = send(
+        &router,
+        Request::post("/upload").body(streamed(ten_mib)).unwrap(),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.text());
+    assert_eq!(resp.text(), ten_mib.to_string());
+
+    let over = UPLOAD_LIMIT + 1;
+    let resp = send(
+        &router,
+        Request::post("/upload")
+            .header(header::CONTENT_LENGTH, over)
+            .body(Body::from(vec![b' '; over]))
+            .unwrap(),
+    )
+    .await;
+    assert_problem(&resp, 413, "payload_too_large", "/upload");
+
+    // The other routes keep the default.
+    let three_mib = 3 * 1024 * 1024;
+    let resp = send(
+        &router,
+        Request::post("/raw").body(streamed(three_mib)).unwrap(),
+    )
+    .await;
+    assert_problem(&resp, 413, "payload_too_large", "/raw");
 }
 
 #[tokio::test]
@@ -719,43 +773,124 @@ fn vary(resp: &common::Resp) -> String {
         .join(", ")
 }
 
-// Compression and CORS are skipped for requests without `Accept-Encoding` / `Origin`; the
-// responses still say what they vary on, as tower-http's layers would.
+/// Every name listed in the response's `Vary` headers, lower-cased, in order.
+fn vary_names(resp: &common::Resp) -> Vec<String> {
+    vary(resp)
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 #[tokio::test]
-async fn responses_vary_on_encoding_and_origin_with_or_without_those_headers() {
+async fn responses_vary_on_encoding_and_origin_each_named_once() {
     let router = router();
     let plain = get_path(&router, "/big").await;
-    let zipped = send(
+    let cors_only = send(
         &router,
         Request::get("/big")
-            .header(header::ACCEPT_ENCODING, "gzip")
             .header(header::ORIGIN, ALLOWED_ORIGIN)
             .body(Body::empty())
             .unwrap(),
     )
     .await;
-    for resp in [&plain, &zipped] {
-        let vary = vary(resp);
-        for name in ["accept-encoding", "origin"] {
-            assert!(vary.contains(name), "{name} missing from Vary: {vary}");
+    let compressed_only = send(
+        &router,
+        Request::get("/big")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let both = send(
+        &router,
+        Request::get("/big")
+            .header(header::ACCEPT_ENCODING, "br")
+            .header(header::ORIGIN, ALLOWED_ORIGIN)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    for (what, resp) in [
+        ("plain", &plain),
+        ("cors only", &cors_only),
+        ("compressed only", &compressed_only),
+        ("both", &both),
+    ] {
+        assert_eq!(resp.status, StatusCode::OK, "{what}");
+        let names = vary_names(resp);
+        for name in ["origin", "accept-encoding"] {
+            assert_eq!(
+                names.iter().filter(|n| *n == name).count(),
+                1,
+                "{what}: {name} once in Vary: {names:?}"
+            );
         }
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{what}: no name twice: {names:?}");
     }
-    // The preflight-only names matter only where tower-http's CORS ran.
-    assert!(vary(&zipped).contains("access-control-request-method"));
-    assert_eq!(vary(&plain), "origin, accept-encoding");
-    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
-    assert_eq!(
-        zipped.header("access-control-allow-origin"),
-        Some(ALLOWED_ORIGIN)
-    );
-    assert!(plain.header("access-control-allow-origin").is_none());
+    assert!(plain.header("content-encoding").is_none());
+    assert!(cors_only.header("content-encoding").is_none());
+    assert_eq!(compressed_only.header("content-encoding"), Some("gzip"));
+    assert_eq!(both.header("content-encoding"), Some("br"));
+    for resp in [&cors_only, &both] {
+        let allowed: Vec<_> = resp
+            .headers
+            .get_all(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .iter()
+            .collect();
+        assert_eq!(allowed, [ALLOWED_ORIGIN]);
+    }
+    for resp in [&plain, &compressed_only] {
+        assert!(resp.header("access-control-allow-origin").is_none());
+    }
 
     // A response too small to compress does not vary on the encoding.
     let small = get_path(&router, "/notes/1").await;
-    assert!(
-        !vary(&small).contains("accept-encoding"),
-        "{}",
-        vary(&small)
+    let names = vary_names(&small);
+    assert!(!names.contains(&"accept-encoding".to_owned()), "{names:?}");
+    assert!(names.contains(&"origin".to_owned()), "{names:?}");
+
+    // A handler's own `Vary` is kept beside the stack's.
+    let resp = send(
+        &router,
+        Request::get("/by-language")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let names = vary_names(&resp);
+    for name in ["accept-language", "origin", "accept-encoding"] {
+        assert_eq!(
+            names.iter().filter(|n| *n == name).count(),
+            1,
+            "{name} once in Vary: {names:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- sensitive headers
+
+#[tokio::test]
+async fn credentials_headers_are_marked_sensitive_both_ways() {
+    let router = router();
+    let resp = send(
+        &router,
+        Request::get("/sensitive")
+            .header(header::AUTHORIZATION, "Bearer abc")
+            .header(header::COOKIE, "a=b")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(
+        resp.json(),
+        json!({ "authorization": true, "cookie": true }),
+        "the handler sees them marked"
     );
-    assert!(vary(&small).contains("origin"));
+    let cookies: Vec<_> = resp.headers.get_all(header::SET_COOKIE).iter().collect();
+    assert_eq!(cookies.len(), 1);
+    assert!(cookies[0].is_sensitive(), "Set-Cookie is marked on the way out");
 }

@@ -1,8 +1,7 @@
 //! The request log line, captured from a JSON subscriber at `info` and at `warn`.
 //!
 //! Each test installs its subscriber for its own thread (`set_default`, with tokio's
-//! current-thread test runtime) before it builds the app, as `logging::init` comes before
-//! `App::run`.
+//! current-thread test runtime).
 
 mod common;
 
@@ -12,6 +11,7 @@ use std::{
 };
 
 use serde_json::Value;
+use starter_core::config::LogFormat;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter, prelude::*};
 
 /// Everything the subscriber writes, shared with the test.
@@ -59,14 +59,11 @@ fn capture(level: &str) -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new(level))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_writer(captured.clone()),
-        );
+        .with(starter_core::logging::layer(
+            LogFormat::Json,
+            captured.clone(),
+            false,
+        ));
     let guard = tracing::subscriber::set_default(subscriber);
     (captured, guard)
 }
@@ -109,7 +106,6 @@ async fn at_warn_only_server_errors_log_and_the_line_carries_its_own_fields() {
     assert_eq!(lines.len(), 1, "only the 500 is logged: {lines:?}");
     let line = &lines[0];
     assert_eq!(line["level"], "WARN");
-    assert_eq!(line["method"], "GET");
     assert_eq!(line["status"], 500);
     assert_eq!(
         line["request_id"],
@@ -117,4 +113,42 @@ async fn at_warn_only_server_errors_log_and_the_line_carries_its_own_fields() {
         "{line}"
     );
     assert!(line["latency_ms"].as_f64().is_some(), "{line}");
+}
+
+#[tokio::test]
+async fn an_app_built_before_the_subscriber_still_logs_its_route() {
+    let router = common::router();
+    let (captured, _guard) = capture("info");
+    assert_eq!(common::get_path(&router, "/notes/7").await.status, 200);
+    let lines = captured.finished();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["span"]["route"], "/notes/{id}");
+}
+
+/// The id in the log line is the one the client gets back: sent by the client, generated,
+/// or (replaced) set by the handler.
+#[tokio::test]
+async fn the_log_line_carries_the_echoed_request_id() {
+    let (captured, _guard) = capture("info");
+    let router = common::router();
+    let sent = common::send(
+        &router,
+        axum::http::Request::get("/notes/1")
+            .header("x-request-id", "client-chosen-id")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let generated = common::get_path(&router, "/notes/2").await;
+    let handler_set = common::get_path(&router, "/own-request-id").await;
+
+    let lines = captured.finished();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (resp, line) in [&sent, &generated, &handler_set].into_iter().zip(&lines) {
+        let echoed: Vec<_> = resp.headers.get_all("x-request-id").iter().collect();
+        assert_eq!(echoed.len(), 1, "one x-request-id: {echoed:?}");
+        assert_eq!(line["span"]["request_id"], echoed[0].to_str().unwrap(), "{line}");
+    }
+    assert_eq!(sent.header("x-request-id"), Some("client-chosen-id"));
+    assert_ne!(handler_set.header("x-request-id"), Some("from-the-handler"));
 }

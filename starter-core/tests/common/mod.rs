@@ -11,10 +11,12 @@ use std::{
 use axum::{
     Router,
     body::{Body, Bytes},
-    http::{HeaderMap, Request, StatusCode, header},
+    extract::DefaultBodyLimit,
+    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
+    response::IntoResponse,
     routing::{get, post},
 };
-use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, future::BoxFuture};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -115,9 +117,56 @@ async fn raw(body: Bytes) -> String {
     body.len().to_string()
 }
 
+/// Reports whether the credentials headers reached the handler marked sensitive, and sets
+/// a cookie.
+async fn sensitive(headers: HeaderMap) -> impl IntoResponse {
+    let marked = |name| headers.get(name).map(HeaderValue::is_sensitive);
+    (
+        [(header::SET_COOKIE, "session=s3cret; HttpOnly")],
+        Json(json!({
+            "authorization": marked(header::AUTHORIZATION),
+            "cookie": marked(header::COOKIE),
+        })),
+    )
+}
+
+/// A handler that sets its own `x-request-id` (say, an upstream's).
+async fn own_request_id() -> impl IntoResponse {
+    ([("x-request-id", "from-the-handler")], "ok")
+}
+
+/// A plain-text 400 whose body sends one chunk, then never ends.
+async fn slow_error() -> impl IntoResponse {
+    let first = futures_util::stream::once(async {
+        Ok::<_, std::io::Error>(Bytes::from_static(b"the widget "))
+    });
+    let never = futures_util::stream::pending();
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain")],
+        Body::from_stream(first.chain(never)),
+    )
+}
+
+/// A large JSON body that varies on the language too.
+async fn by_language() -> impl IntoResponse {
+    ([(header::VARY, "accept-language")], big().await)
+}
+
+/// The size limit of the upload route, raised above the default 2 MiB.
+pub const UPLOAD_LIMIT: usize = 12 * 1024 * 1024;
+
 /// The routes of the app under test.
 pub fn routes() -> Router {
     Router::new()
+        .route("/sensitive", get(sensitive))
+        .route("/own-request-id", get(own_request_id))
+        .route("/slow-error", get(slow_error))
+        .route("/by-language", get(by_language))
+        .route(
+            "/upload",
+            post(raw).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/notes", post(create_note).get(list_notes))
         .route("/notes/{id}", get(get_note))
         .route("/users/{name}/notes/{n}", get(get_user_note))
