@@ -49,11 +49,17 @@ async fn call(app: &Router, path: &str, token: Option<&str>) -> (StatusCode, Str
         .await
         .unwrap();
     let status = response.status();
-    let www = response
+    let challenges: Vec<_> = response
         .headers()
-        .get(header::WWW_AUTHENTICATE)
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+        .collect();
+    assert!(
+        challenges.len() <= 1,
+        "at most one WWW-Authenticate: {challenges:?}"
+    );
+    let www = challenges.into_iter().next().unwrap_or_default();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let body = serde_json::from_slice(&bytes)
         .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
@@ -78,8 +84,30 @@ async fn optional_auth_is_none_without_a_header_and_the_user_with_a_token() {
 async fn optional_auth_still_refuses_a_bad_token() {
     let (status, www, body) = call(&app(jwt()), "/whoami", Some("not.a.jwt")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(www.starts_with("Bearer"), "{www}");
+    assert_eq!(www, "Bearer error=\"invalid_token\"");
     assert_eq!(body["code"], "invalid_token");
+}
+
+#[tokio::test]
+async fn every_401_for_a_bad_token_has_one_invalid_token_challenge() {
+    let jwt = jwt();
+    let expired_or_foreign = Jwt::from_settings(&AuthSettings {
+        jwt_secret: "another-secret-that-is-long-enough-01234567"
+            .to_owned()
+            .into(),
+        ..AuthSettings::default()
+    })
+    .unwrap()
+    .issue("u1", "ann@example.com", &["user".into()])
+    .unwrap();
+    for path in ["/whoami", "/private", "/admin"] {
+        for token in ["not.a.jwt", "", expired_or_foreign.as_str()] {
+            let (status, www, _) = call(&app(jwt.clone()), path, Some(token)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {token:?}");
+            // `call` has already checked there is at most one.
+            assert_eq!(www, "Bearer error=\"invalid_token\"", "{path} {token:?}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -251,7 +251,9 @@ impl ApiError {
                 let request_id = request.request_id.as_ref();
                 (
                     Some(request.path.path().to_owned()),
-                    request_id.and_then(|id| id.to_str().ok()).map(str::to_owned),
+                    request_id
+                        .and_then(|id| id.to_str().ok())
+                        .map(str::to_owned),
                 )
             })
             .unwrap_or_default();
@@ -408,7 +410,11 @@ mod tests {
     #[test]
     fn unauthorized_carries_one_www_authenticate() {
         let resp = ApiError::unauthorized("no token").into_response();
-        let challenges: Vec<_> = resp.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
+        let challenges: Vec<_> = resp
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .collect();
         assert_eq!(challenges, ["Bearer"]);
 
         let resp = ApiError::unauthorized("bad token")
@@ -417,7 +423,11 @@ mod tests {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             )
             .into_response();
-        let challenges: Vec<_> = resp.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
+        let challenges: Vec<_> = resp
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .collect();
         assert_eq!(challenges, ["Bearer error=\"invalid_token\""]);
     }
 

@@ -47,8 +47,7 @@ use tower_http::{
 
 use crate::{
     config::{CoreSettings, CorsSettings},
-    logging,
-    problem,
+    logging, problem,
 };
 
 /// The request id header, accepted from the client or generated (UUID v4).
@@ -85,12 +84,8 @@ pub fn stack(
     router: Router,
     settings: &CoreSettings,
     cut: CancellationToken,
-) -> impl Service<
-    Request,
-    Response = Response,
-    Error = Infallible,
-    Future: Send + 'static,
-> + Clone
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
 + Send
 + Sync
 + 'static

@@ -98,10 +98,7 @@ where
 /// how many lines were dropped because stdout could not keep up. Lines logged after this
 /// are lost, so call it last, as `App::run` and `exit_code` do.
 pub fn flush() {
-    let Some((guard, dropped)) = WRITER
-        .get()
-        .and_then(|writer| writer.lock().ok()?.take())
-    else {
+    let Some((guard, dropped)) = WRITER.get().and_then(|writer| writer.lock().ok()?.take()) else {
         return;
     };
     let dropped = dropped.dropped_lines();

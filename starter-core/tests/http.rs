@@ -827,7 +827,11 @@ async fn responses_vary_on_encoding_and_origin_each_named_once() {
             );
         }
         let unique: std::collections::BTreeSet<_> = names.iter().collect();
-        assert_eq!(unique.len(), names.len(), "{what}: no name twice: {names:?}");
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "{what}: no name twice: {names:?}"
+        );
     }
     assert!(plain.header("content-encoding").is_none());
     assert!(cors_only.header("content-encoding").is_none());
@@ -892,5 +896,8 @@ async fn credentials_headers_are_marked_sensitive_both_ways() {
     );
     let cookies: Vec<_> = resp.headers.get_all(header::SET_COOKIE).iter().collect();
     assert_eq!(cookies.len(), 1);
-    assert!(cookies[0].is_sensitive(), "Set-Cookie is marked on the way out");
+    assert!(
+        cookies[0].is_sensitive(),
+        "Set-Cookie is marked on the way out"
+    );
 }

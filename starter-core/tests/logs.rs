@@ -147,7 +147,11 @@ async fn the_log_line_carries_the_echoed_request_id() {
     for (resp, line) in [&sent, &generated, &handler_set].into_iter().zip(&lines) {
         let echoed: Vec<_> = resp.headers.get_all("x-request-id").iter().collect();
         assert_eq!(echoed.len(), 1, "one x-request-id: {echoed:?}");
-        assert_eq!(line["span"]["request_id"], echoed[0].to_str().unwrap(), "{line}");
+        assert_eq!(
+            line["span"]["request_id"],
+            echoed[0].to_str().unwrap(),
+            "{line}"
+        );
     }
     assert_eq!(sent.header("x-request-id"), Some("client-chosen-id"));
     assert_ne!(handler_set.header("x-request-id"), Some("from-the-handler"));
