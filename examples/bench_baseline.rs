@@ -7,7 +7,9 @@
 //! - `GET /health/live`: the same JSON as the kit's health route;
 //! - `GET /me`: decodes the Bearer JWT with jsonwebtoken (HS256, the same secret,
 //!   issuer and audience as `week3_auth`'s defaults or `APP_AUTH__*`) and answers
-//!   `{id, email, roles}` from its claims, as `week3_auth`'s `/me` does.
+//!   `{id, email, roles}` from its claims, as `week3_auth`'s `/me` does;
+//! - `GET /api/memos`: serializes the JSON document of the file `BENCH_LIST_FILE` (the
+//!   benchmark saves `week1_memos`' list there), as `week1_memos` serializes its list.
 //!
 //! ```text
 //! APP_SERVER__PORT=8081 cargo run --release --example bench_baseline
@@ -75,7 +77,20 @@ async fn main() -> anyhow::Result<()> {
         key: DecodingKey::from_secret(secret.as_bytes()),
         validation,
     });
+    let list: serde_json::Value = match std::env::var("BENCH_LIST_FILE") {
+        Ok(path) => serde_json::from_slice(&std::fs::read(path)?)?,
+        Err(_) => serde_json::json!([]),
+    };
+    let list = Arc::new(list);
     let app = Router::new()
+        .route(
+            "/api/memos",
+            get(move || {
+                let list = list.clone();
+                // A copy per request, as week1_memos copies its memos out of the store.
+                async move { Json((*list).clone()) }
+            }),
+        )
         .route(
             "/health/live",
             get(|| async { Json(serde_json::json!({ "status": "ok" })) }),

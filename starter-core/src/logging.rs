@@ -1,8 +1,9 @@
 //! Structured logging with `tracing`: pretty text in dev, JSON lines in stage/prod.
 //!
-//! Each request runs in one `request` span carrying `request_id`, `method`, `route` (the
-//! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query), `status`
-//! and `latency_ms`, and logs one line when its response is ready. Header values are never
+//! Each request runs in one `request` span carrying `request_id`, `method` and `route` (the
+//! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query), and
+//! logs one line, `request finished` with its `status` and `latency_ms`, when its response
+//! is ready. Header values are never
 //! logged: Authorization and Cookie are also marked sensitive (see [`crate::layers`]), so
 //! even a `Debug` print of the headers shows `Sensitive`. Wrap secrets in
 //! `secrecy::SecretString`, whose `Debug` is redacted.
@@ -30,6 +31,8 @@ use crate::{
     config::{CoreSettings, LogFormat},
     layers::REQUEST_ID_HEADER,
 };
+
+pub mod json;
 
 /// How many lines may wait for stdout before new ones are dropped (and counted).
 pub const BUFFERED_LINES: usize = 64 * 1024;
@@ -66,8 +69,8 @@ pub fn init(settings: &CoreSettings) {
     // keep that one.
 }
 
-/// The kit's log format writing to `writer`: JSON lines (the request span's fields on
-/// every line of the request) or pretty text, in colour when `ansi`. For apps that build
+/// The kit's log format writing to `writer`: JSON lines ([`json`]: the request span's
+/// fields on every line of the request) or pretty text, in colour when `ansi`. For apps that build
 /// their own subscriber, and for tests that capture the logs.
 pub fn layer<S, W>(
     format: LogFormat,
@@ -85,10 +88,8 @@ where
             .with_writer(writer)
             .boxed(),
         LogFormat::Json => fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(json::JsonFragment)
+            .event_format(json::JsonLines)
             .with_writer(writer)
             .boxed(),
     }
@@ -111,8 +112,7 @@ pub fn flush() {
 
 /// Opens the `request` span of each request (tower-http's `MakeSpan`).
 ///
-/// `route` is filled in by the router once it has matched one; a request no route matched
-/// keeps `<unmatched>`.
+/// `route` is filled in by the router: the matched pattern, or `<unmatched>`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestSpan;
 
@@ -127,9 +127,7 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             "request",
             request_id,
             method = %request.method(),
-            route = "<unmatched>",
-            status = Empty,
-            latency_ms = Empty,
+            route = Empty,
         )
     }
 }
@@ -160,13 +158,12 @@ impl<B> tower_http::trace::OnResponse<B> for RequestLog {
             }
             return;
         }
-        // In one call: tracing-subscriber's JSON format re-parses a span's stored fields on
-        // every record.
-        tracing::record_all!(span, status = status.as_u16(), latency_ms);
-        if status.is_server_error() {
-            tracing::warn!("request finished");
+        // On the event, not recorded on the span: the line is the request's last.
+        let status = status.as_u16();
+        if response.status().is_server_error() {
+            tracing::warn!(status, latency_ms, "request finished");
         } else {
-            tracing::info!("request finished");
+            tracing::info!(status, latency_ms, "request finished");
         }
     }
 }
