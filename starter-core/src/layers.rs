@@ -127,6 +127,9 @@ pub fn stack(
         .layer(problem::ContextLayer)
         .layer(OriginCorsLayer::new(cors(&settings.cors)))
         .layer(CatchPanicLayer::custom(problem::panic_response))
+        // Boxed at once: a compression body holds its encoder's state inline (hundreds of
+        // bytes), which every layer above would otherwise copy as the response passes.
+        .layer(MapResponseBodyLayer::new(Body::new))
         .layer(compression())
         // tokio's timer raced through tower's `map_future`: tower's `TimeoutLayer` ends a
         // request with an error, which only axum's `HandleErrorLayer` (a boxed future per

@@ -70,10 +70,9 @@ where
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
             request_id: request.headers().get(REQUEST_ID_HEADER).cloned(),
         };
-        // The inner `call` too: a layer may answer there (a panic caught while the route
-        // builds its future).
-        let future = REQUEST.sync_scope(context.clone(), || self.0.call(request));
-        REQUEST.scope(context, future)
+        // Only the future runs in the scope: the layers inside answer when polled (a panic
+        // caught while the route builds its future too).
+        REQUEST.scope(context, self.0.call(request))
     }
 }
 
