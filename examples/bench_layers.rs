@@ -7,8 +7,9 @@
 //! - `bare`: nothing;
 //! - one layer alone, configured as the kit's stack configures it: `sensitive-headers`,
 //!   `request-id` (set and propagate), `trace` (the request span and its log line),
-//!   `context`, `cors` (tower-http's alone), `origin-cors` (as the stack runs it), `catch-panic`, `compression`, `deadline` (timeout and shutdown
-//!   cut), `rewrite`, `body-limit`;
+//!   `context`, `cors` (tower-http's, for every request), `cors-gated` (as the stack runs
+//!   it, for requests with `Origin`), `catch-panic`, `compression`, `compression-gated`,
+//!   `deadline` (timeout and shutdown cut), `rewrite`, `body-limit`;
 //! - `stack`: `starter::layers::stack`, every layer above;
 //! - `app`: `starter::App`, the stack plus the health routes and `ConnectInfo`, as an
 //!   example serves.
@@ -114,12 +115,15 @@ async fn main() -> anyhow::Result<()> {
         }
         "context" => wrapped(listener, problem::ContextLayer).await,
         "cors" => wrapped(listener, layers::cors(&settings.cors)).await,
-        "origin-cors" => {
-            wrapped(
-                listener,
-                layers::OriginCorsLayer::new(layers::cors(&settings.cors)),
-            )
-            .await
+        "cors-gated" => {
+            let gate =
+                layers::WhenNeededLayer::<layers::CorsGate>::new(layers::cors(&settings.cors));
+            wrapped(listener, gate).await
+        }
+        "compression-gated" => {
+            let gate =
+                layers::WhenNeededLayer::<layers::CompressionGate>::new(layers::compression());
+            wrapped(listener, gate).await
         }
         "catch-panic" => wrapped(listener, CatchPanicLayer::custom(problem::panic_response)).await,
         "compression" => wrapped(listener, layers::compression()).await,

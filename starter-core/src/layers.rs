@@ -11,19 +11,22 @@
 //!    log line carries, also when a handler set its own;
 //! 5. `Set-Cookie` marked sensitive (`SetSensitiveResponseHeadersLayer`);
 //! 6. the request context for problem+json ([`problem::ContextLayer`]);
-//! 7. CORS from `[cors]` (`CorsLayer`) for requests with an `Origin`
-//!    ([`OriginCorsLayer`]), so error responses carry CORS headers too;
-//! 8. panics answered 500 problem+json (`CatchPanicLayer`), the process keeps serving;
-//! 9. compression, gzip or brotli, at quality 4 ([`compression`]);
-//! 10. the request timeout (503 `request_timeout`) and the shutdown cut-off, counted from
+//! 7. panics anywhere below answered 500 problem+json (`CatchPanicLayer`), the process
+//!    keeps serving;
+//! 8. CORS from `[cors]` (`CorsLayer`) for requests with an `Origin` ([`CorsGate`]), so
+//!    error responses carry CORS headers too;
+//! 9. compression, gzip or brotli, at quality 4 ([`compression`]), for requests that
+//!    accept it ([`CompressionGate`]);
+//! 10. the handlers' panics caught again inside CORS, so that a browser can read the 500;
+//! 11. the request timeout (503 `request_timeout`) and the shutdown cut-off, counted from
 //!     the moment the request arrives;
-//! 11. foreign errors rewritten to problem+json ([`problem::RewriteLayer`]);
-//! 12. the body limit of `server.body_limit` (axum's `DefaultBodyLimit`), which a route
+//! 12. foreign errors rewritten to problem+json ([`problem::RewriteLayer`]);
+//! 13. the body limit of `server.body_limit` (axum's `DefaultBodyLimit`), which a route
 //!     raises or lowers with its own `DefaultBodyLimit::max` (see [`stack`]).
 //!
 //! Written here: [`problem`], which no library does (every error as one problem+json shape
-//! with the request's path and id), and [`OriginCorsLayer`], which saves a fifth of the
-//! stack's cost on requests that are not cross-origin.
+//! with the request's path and id), and [`WhenNeededLayer`], which runs CORS and
+//! compression only for the requests they change.
 
 use std::{
     convert::Infallible,
@@ -35,17 +38,20 @@ use futures_util::{TryFutureExt, future::Either};
 
 use axum::{
     Router,
-    body::Body,
+    body::{Body, Bytes, HttpBody},
     extract::{DefaultBodyLimit, MatchedPath, Request},
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, header},
     response::Response,
 };
 use tokio_util::sync::CancellationToken;
-use tower::{Layer, Service, ServiceBuilder, util::MapRequestLayer};
+use tower::{BoxError, Layer, Service, ServiceBuilder, util::MapRequestLayer};
 use tower_http::{
     CompressionLevel,
     catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, Predicate},
+    },
     cors::{AllowOrigin, CorsLayer},
     map_response_body::MapResponseBodyLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -125,12 +131,14 @@ pub fn stack(
         .map_response(drop_handler_request_id)
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(problem::ContextLayer)
-        .layer(OriginCorsLayer::new(cors(&settings.cors)))
+        // Panics anywhere below, CORS and compression included.
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        // Boxed at once: a compression body holds its encoder's state inline (hundreds of
-        // bytes), which every layer above would otherwise copy as the response passes.
-        .layer(MapResponseBodyLayer::new(Body::new))
-        .layer(compression())
+        .layer(WhenNeededLayer::<CorsGate>::new(cors(&settings.cors)))
+        // (Its response body is boxed at once: a compression body holds its encoder's
+        // state inline, which every layer above would otherwise copy.)
+        .layer(WhenNeededLayer::<CompressionGate>::new(compression()))
+        // Panics of the handlers, answered inside CORS so that a browser can read them.
+        .layer(CatchPanicLayer::custom(problem::panic_response))
         // tokio's timer raced through tower's `map_future`: tower's `TimeoutLayer` ends a
         // request with an error, which only axum's `HandleErrorLayer` (a boxed future per
         // request) would turn back into a response. The timer starts in `call`, when the
@@ -213,86 +221,186 @@ fn acceptable_client_id(id: &HeaderValue) -> bool {
 
 // ------------------------------------------------------------------------------ CORS
 
-/// The `Vary` tower-http's CORS adds to every response (its default list).
-const CORS_VARY: HeaderValue = HeaderValue::from_static(
-    "origin, access-control-request-method, access-control-request-headers",
-);
+/// A layer that only some requests need, run for those only (see [`WhenNeededLayer`]).
+pub trait Gate: Send + Sync + 'static {
+    /// The layer, shared by every request (not cloned with the stack for each).
+    type Layer: Send + Sync + 'static;
+    /// Whether a request with these headers needs the layer.
+    fn needed(headers: &HeaderMap) -> bool;
+    /// The response of a request that went around the layer, with the headers the layer
+    /// would have added to it.
+    fn skipped<B>(response: Response<B>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>;
+}
 
-/// tower-http's CORS for requests with an `Origin` header only. Browsers send one with
-/// every cross-origin request, preflights included; without it CORS has nothing to allow,
-/// and a response gets just the `Vary` tower-http would add (so that a cache never hands
-/// it to a cross-origin request).
+/// Runs a tower-http layer only for the requests it would change ([`CorsGate`]: requests
+/// with an `Origin`; [`CompressionGate`]: requests with an `Accept-Encoding`). The others
+/// skip it, and their responses get the `Vary` it would have added, so caches still tell
+/// the variants apart.
 ///
-/// Why: tower-http's CORS builds and merges a header map on every request, and its layer
-/// (origin and header lists) is cloned with the stack for each request: 8.5 k
-/// instructions per request, against 16 k for a bare axum handler (callgrind). Here the
-/// layer is shared, and only cross-origin requests pay. The test
-/// `cors_runs_only_with_origin_and_answers_as_tower_http` holds it to tower-http.
-#[derive(Clone)]
-pub struct OriginCorsLayer {
-    cors: Arc<CorsLayer>,
+/// Why: both layers do real work on every request they wrap, changed or not. tower-http's
+/// CORS builds and merges a header map, and its layer (origin and header lists) is cloned
+/// with the stack for each request: 8.7 k instructions per request. Compression wraps
+/// every body in a `CompressionBody` holding its encoders' state inline: 3.6 k plus the
+/// copies of that body (callgrind; a bare axum handler costs 16 k). Requests that are not
+/// cross-origin, and clients that take no compression (health checks, metrics scrapers,
+/// server-to-server calls), skip that cost. Tests hold both gates to tower-http's answers:
+/// `gated_cors_answers_as_tower_http`, `gated_compression_answers_as_tower_http`.
+pub struct WhenNeededLayer<G: Gate> {
+    layer: Arc<G::Layer>,
 }
 
-impl OriginCorsLayer {
-    /// `cors`: the CORS rules, usually [`cors`] of the `[cors]` settings.
-    pub fn new(cors: CorsLayer) -> Self {
+impl<G: Gate> WhenNeededLayer<G> {
+    pub fn new(layer: G::Layer) -> Self {
         Self {
-            cors: Arc::new(cors),
+            layer: Arc::new(layer),
         }
     }
 }
 
-impl<S> Layer<S> for OriginCorsLayer {
-    type Service = OriginCors<S>;
+impl<G: Gate> Clone for WhenNeededLayer<G> {
+    fn clone(&self) -> Self {
+        Self {
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<G: Gate, S> Layer<S> for WhenNeededLayer<G> {
+    type Service = WhenNeeded<G, S>;
     fn layer(&self, inner: S) -> Self::Service {
-        OriginCors {
+        WhenNeeded {
             inner,
-            cors: self.cors.clone(),
+            layer: self.layer.clone(),
         }
     }
 }
 
-/// The service of [`OriginCorsLayer`].
-#[derive(Clone)]
-pub struct OriginCors<S> {
+/// The service of [`WhenNeededLayer`].
+pub struct WhenNeeded<G: Gate, S> {
     inner: S,
-    cors: Arc<CorsLayer>,
+    layer: Arc<G::Layer>,
 }
 
-type AddVary<F, B> = futures_util::future::MapOk<F, fn(Response<B>) -> Response<B>>;
+impl<G: Gate, S: Clone> Clone for WhenNeeded<G, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
 
-impl<S, B> Service<Request> for OriginCors<S>
+type ToBody<F, B> = futures_util::future::MapOk<F, fn(Response<B>) -> Response>;
+
+impl<G, S, B, LB> Service<Request> for WhenNeeded<G, S>
 where
+    G: Gate,
+    G::Layer: Layer<S>,
+    <G::Layer as Layer<S>>::Service: Service<Request, Response = Response<LB>, Error = S::Error>,
     S: Service<Request, Response = Response<B>> + Clone,
-    B: Default,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    LB: HttpBody<Data = Bytes> + Send + 'static,
+    LB::Error: Into<BoxError>,
 {
-    type Response = Response<B>;
+    type Response = Response;
     type Error = S::Error;
-    type Future = Either<tower_http::cors::ResponseFuture<S::Future>, AddVary<S::Future, B>>;
+    type Future = Either<
+        ToBody<<<G::Layer as Layer<S>>::Service as Service<Request>>::Future, LB>,
+        ToBody<S::Future, B>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if request.headers().contains_key(header::ORIGIN) {
-            // The service that was polled ready goes to CORS; a clone stays.
+        if G::needed(request.headers()) {
+            // The service that was polled ready goes into the layer; a clone stays.
             let clone = self.inner.clone();
             let ready = std::mem::replace(&mut self.inner, clone);
-            Either::Left(self.cors.layer(ready).call(request))
+            let to_body: fn(Response<LB>) -> Response = |response| response.map(Body::new);
+            Either::Left(self.layer.layer(ready).call(request).map_ok(to_body))
         } else {
             Either::Right(
                 self.inner
                     .call(request)
-                    .map_ok(add_cors_vary::<B> as fn(_) -> _),
+                    .map_ok(G::skipped::<B> as fn(_) -> _),
             )
         }
     }
 }
 
-fn add_cors_vary<B>(mut response: Response<B>) -> Response<B> {
-    response.headers_mut().append(header::VARY, CORS_VARY);
-    response
+/// The `Vary` tower-http's CORS adds to every response (its default list).
+const CORS_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
+
+/// tower-http's CORS, for requests with an `Origin` only. Browsers send one with every
+/// cross-origin request, preflights included; without it CORS has nothing to allow.
+pub struct CorsGate;
+
+impl Gate for CorsGate {
+    type Layer = CorsLayer;
+
+    fn needed(headers: &HeaderMap) -> bool {
+        headers.contains_key(header::ORIGIN)
+    }
+
+    fn skipped<B>(mut response: Response<B>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        response.headers_mut().append(header::VARY, CORS_VARY);
+        response.map(Body::new)
+    }
+}
+
+/// tower-http's compression ([`compression`]), for requests with an `Accept-Encoding` only:
+/// without one it never compresses.
+pub struct CompressionGate;
+
+impl Gate for CompressionGate {
+    type Layer = CompressionLayer;
+
+    fn needed(headers: &HeaderMap) -> bool {
+        headers.contains_key(header::ACCEPT_ENCODING)
+    }
+
+    /// `Vary: accept-encoding` where tower-http adds it: on a response it would have
+    /// compressed for a client that accepted it, unless already listed.
+    fn skipped<B>(mut response: Response<B>) -> Response
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let headers = response.headers();
+        let compressible = !headers.contains_key(header::CONTENT_ENCODING)
+            && !headers.contains_key(header::CONTENT_RANGE)
+            && DefaultPredicate::new().should_compress(&response);
+        let listed = || {
+            response
+                .headers()
+                .get_all(header::VARY)
+                .iter()
+                .any(|value| {
+                    value
+                        .as_bytes()
+                        .split(|&byte| byte == b',')
+                        .any(|name| name.trim_ascii().eq_ignore_ascii_case(b"accept-encoding"))
+                })
+        };
+        if compressible && !listed() {
+            response
+                .headers_mut()
+                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        response.map(Body::new)
+    }
 }
 
 /// CORS from `[cors]`. Exact origins are matched exactly; `*` allows any origin, and then
@@ -364,8 +472,8 @@ fn header_names(names: &[String]) -> impl Iterator<Item = HeaderName> + '_ {
 #[cfg(test)]
 mod tests {
     use axum::{
-        body::Body,
-        http::{HeaderMap, Method},
+        body::{Body, Bytes, HttpBody},
+        http::Method,
         routing::get,
     };
     use tower::ServiceExt;
@@ -380,11 +488,11 @@ mod tests {
     /// With an `Origin` the answer is tower-http's, headers and all; without one, the same
     /// `Vary` and no CORS grant.
     #[tokio::test]
-    async fn cors_runs_only_with_origin_and_answers_as_tower_http() {
+    async fn gated_cors_answers_as_tower_http() {
         let settings = CorsSettings::default();
         let routes = || Router::new().route("/x", get(|| async { "x" }).post(|| async { "y" }));
         let theirs = routes().layer(cors(&settings));
-        let ours = routes().layer(OriginCorsLayer::new(cors(&settings)));
+        let ours = routes().layer(WhenNeededLayer::<CorsGate>::new(cors(&settings)));
         let allowed = settings.allowed_origins[0].as_str();
         let requests = || {
             [
@@ -413,5 +521,66 @@ mod tests {
         assert_eq!(vary(&their_headers), vary(&our_headers));
         assert!(!our_headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
         assert!(!their_headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    }
+
+    /// Responses of every kind the predicate and the `Vary` rule look at, asked for with
+    /// and without `Accept-Encoding`: the gate answers as tower-http's compression alone,
+    /// headers and body bytes.
+    #[tokio::test]
+    async fn gated_compression_answers_as_tower_http() {
+        use axum::response::IntoResponse;
+        let big = "x".repeat(2000);
+        let routes = move || {
+            let big = big.clone();
+            let b2 = big.clone();
+            let b3 = big.clone();
+            let b4 = big.clone();
+            let b5 = big.clone();
+            Router::new()
+                .route("/json", get(move || async move { axum::Json(big) }))
+                .route("/small", get(|| async { "tiny" }))
+                .route(
+                    "/png",
+                    get(move || async move { ([(header::CONTENT_TYPE, "image/png")], b2) }),
+                )
+                .route(
+                    "/encoded",
+                    get(move || async move { ([(header::CONTENT_ENCODING, "gzip")], b3) }),
+                )
+                .route(
+                    "/range",
+                    get(move || async move {
+                        ([(header::CONTENT_RANGE, "bytes 0-1999/4000")], b4).into_response()
+                    }),
+                )
+                .route(
+                    "/listed",
+                    get(move || async move { ([(header::VARY, "Accept-Encoding")], b5) }),
+                )
+        };
+        let theirs = routes().layer(compression());
+        let ours = routes().layer(WhenNeededLayer::<CompressionGate>::new(compression()));
+        for path in ["/json", "/small", "/png", "/encoded", "/range", "/listed"] {
+            for accept in [None, Some("gzip"), Some("br;q=1, gzip;q=0.5")] {
+                let request = || {
+                    let mut request = Request::get(path);
+                    if let Some(accept) = accept {
+                        request = request.header(header::ACCEPT_ENCODING, accept);
+                    }
+                    request.body(Body::empty()).unwrap()
+                };
+                let a = theirs.clone().oneshot(request()).await.unwrap();
+                let b = ours.clone().oneshot(request()).await.unwrap();
+                assert_eq!(a.status(), b.status(), "{path} {accept:?}");
+                assert_eq!(a.headers(), b.headers(), "{path} {accept:?}");
+                let a = axum::body::to_bytes(a.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                let b = axum::body::to_bytes(b.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                assert_eq!(a, b, "{path} {accept:?}");
+            }
+        }
     }
 }
