@@ -1,14 +1,16 @@
-//! Test harness: runs an example's real binary (what `cargo run --example NAME` runs) as a
-//! child process and talks to it over HTTP, the way a user or the Vue client would.
+//! Runs an example's real binary (what `cargo run --example NAME` runs) as a child process
+//! and talks to it over HTTP. Only for what needs a process: start-up failures (message and
+//! exit code), SIGTERM/SIGINT and draining, a database that goes away. Everything else is
+//! served in the test process ([`super::app`]).
 //!
 //! ```ignore
 //! mod support;
 //!
 //! #[tokio::test]
-//! async fn health_is_up() {
-//!     let (server, _db) = support::spawn_with_db("week0_health", &[]).await;
-//!     let resp = support::client().get(server.url("/health")).send().await.unwrap();
-//!     assert_eq!(resp.status(), 200);
+//! async fn sigterm_exits_zero() {
+//!     let (mut server, _db) = support::process::spawn_with_db("week0_health", &[]).await;
+//!     server.signal(15);
+//!     assert!(server.wait_exit(Duration::from_secs(30)).await.unwrap().success());
 //! }
 //! ```
 //!
@@ -17,8 +19,6 @@
 //! (examples are built by a plain `cargo test` only), so before the first spawn of `NAME`
 //! the harness checks the binary once per test process and runs `cargo build --workspace --example NAME`
 //! when it is missing or older than its sources: a test never runs a stale binary.
-
-#![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::{
     collections::HashSet,
@@ -92,6 +92,30 @@ impl Server {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits up to `timeout` until the output contains `needle`; panics with the output
+    /// otherwise (or when the process exits first without having logged it).
+    pub async fn wait_logged(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.logs().contains(needle) {
+                return;
+            }
+            let exited = self.try_status();
+            if exited.is_some() && self.logs().contains(needle) {
+                return;
+            }
+            if exited.is_some() || Instant::now() >= deadline {
+                self.output_shown = true;
+                panic!(
+                    "example `{}` did not log `{needle}` within {timeout:?} (exit status {exited:?}); its output:\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -387,63 +411,4 @@ pub async fn spawn_with_db(name: &str, extra_env: &[(&str, &str)]) -> (Server, T
     env.extend_from_slice(extra_env);
     let server = spawn_example(name, &env).await;
     (server, db)
-}
-
-/// An HTTP client for the tests: no proxy, no cookie store (tests send cookies by hand),
-/// and a bound on every request so a hung server fails the test instead of hanging it.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("reqwest client")
-}
-
-/// Checks that `resp` is an RFC 9457 problem with `status` and `code`, and returns its body.
-pub async fn assert_problem(resp: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    let got_status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = resp.text().await.expect("response body");
-    assert_eq!(got_status, status, "status; body: {text}");
-    assert_eq!(
-        content_type, "application/problem+json",
-        "content-type; body: {text}"
-    );
-    let body: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("problem body is not JSON ({e}): {text}"));
-    for field in [
-        "type",
-        "title",
-        "status",
-        "detail",
-        "instance",
-        "code",
-        "request_id",
-    ] {
-        assert!(
-            body.get(field).is_some_and(|v| !v.is_null()),
-            "problem field `{field}` missing or null: {body}"
-        );
-    }
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    body
-}
-
-/// The `field`s of a validation problem's `errors[]`.
-pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
