@@ -83,6 +83,18 @@ impl Logs {
 /// thread, until the guard is dropped. `RUST_LOG` is ignored, so the test sees what
 /// production logs whatever the developer's environment says.
 pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+    // tracing caches, per callsite, whether any subscriber is interested. With a single
+    // registered subscriber (this thread's), a callsite first hit on another thread (a test
+    // running in parallel, without one) is judged by that thread's default alone: "never",
+    // cached for good, and this thread's subscriber would miss those events. A global
+    // subscriber that records nothing makes two registered, so the interest of every
+    // callsite accounts for this one ("sometimes": asked on each event).
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ =
+            tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default());
+    });
+
     let logs = Logs::default();
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
