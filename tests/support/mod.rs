@@ -133,7 +133,3 @@ pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
-// The process harness under its old names, for the test files not moved to in-process yet.
-#[allow(unused_imports)]
-pub use process::{Server, spawn_example, spawn_with_db, start_example};

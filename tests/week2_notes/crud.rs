@@ -11,11 +11,7 @@ async fn create_returns_201_location_and_the_note() {
         &json!({ "title": "hello", "content": "first note", "tags": ["rust", "web"] }),
     )
     .await;
-    let location = resp
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .expect("Location header");
+    let location = one_header(resp.headers(), header::LOCATION);
     let note = json_ok(resp, StatusCode::CREATED).await;
 
     assert_hex_id(&note["id"]);
