@@ -1,21 +1,45 @@
-//! Week 1 through real HTTP: runs `examples/week1_memos` as a process (no database).
-//! Run with `cargo test --test week1_memos`.
+//! Week 1 over HTTP (no database). The app is served in this test process, built by the
+//! example's own `app::build` (what its `main` runs); only SIGTERM and the shutdown hook
+//! run the real binary. Run with `cargo test --test week1_memos`.
 
 mod support;
+
+// The example's modules, at the crate root as in the example, so `crate::…` resolves alike.
+#[path = "../examples/week1_memos/app.rs"]
+mod app;
+#[path = "../examples/week1_memos/errors.rs"]
+mod errors;
+#[path = "../examples/week1_memos/extract.rs"]
+mod extract;
+#[path = "../examples/week1_memos/middleware.rs"]
+mod middleware;
+#[path = "../examples/week1_memos/routes.rs"]
+mod routes;
+#[path = "../examples/week1_memos/schemas.rs"]
+mod schemas;
+#[path = "../examples/week1_memos/store.rs"]
+mod store;
 
 use std::time::Duration;
 
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
-use support::{Server, assert_problem, client, error_fields, spawn_example};
+use starter::config;
+use support::{
+    app::TestApp, assert_problem, client, error_fields, logs, no_header, one_header, process,
+};
 
 const EXAMPLE: &str = "week1_memos";
 const WELCOME_TITLE: &str = "Welcome to week 1";
 
 // ------------------------------------------------------------------------------ helpers
 
-async fn start() -> Server {
-    spawn_example(EXAMPLE, &[]).await
+/// The app with the settings `main` loads (config/ and `APP_*`), served in-process.
+async fn start() -> TestApp {
+    let mut settings: app::Settings =
+        config::load().expect("config/ and APP_* variables are valid");
+    settings.server.port = 0;
+    TestApp::serve(app::build(&settings).await.expect("the app builds")).await
 }
 
 /// Status and JSON body, with the body in the panic message when the status is wrong.
@@ -26,7 +50,7 @@ async fn json_of(resp: Response, status: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-async fn create(server: &Server, body: Value) -> Response {
+async fn create(server: &TestApp, body: Value) -> Response {
     client()
         .post(server.url("/api/memos"))
         .json(&body)
@@ -35,7 +59,7 @@ async fn create(server: &Server, body: Value) -> Response {
         .unwrap()
 }
 
-async fn create_ok(server: &Server, body: Value) -> Value {
+async fn create_ok(server: &TestApp, body: Value) -> Value {
     json_of(create(server, body).await, StatusCode::CREATED).await
 }
 
@@ -46,7 +70,7 @@ async fn invalid(resp: Response, field: &str) -> Value {
     body
 }
 
-async fn list(server: &Server, query: &str) -> Value {
+async fn list(server: &TestApp, query: &str) -> Value {
     let resp = client()
         .get(server.url(&format!("/api/memos{query}")))
         .send()
@@ -68,12 +92,19 @@ fn titles(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn startup_hook_seeds_a_welcome_memo() {
+    // Before the app is built, as `main` starts logging first.
+    let (logs, _guard) = logs::capture();
     let server = start().await;
     let page = list(&server, "").await;
     assert_eq!(titles(&page), [WELCOME_TITLE], "{page}");
     assert_eq!(page["next_cursor"], Value::Null, "{page}");
     assert_eq!(page["items"][0]["tags"], json!(["welcome"]), "{page}");
-    assert!(server.logs().contains("seeded the welcome memo"));
+    // Logged by the hook before the app accepted the first request.
+    assert!(
+        logs.text().contains("seeded the welcome memo"),
+        "{}",
+        logs.text()
+    );
 }
 
 #[tokio::test]
@@ -87,10 +118,7 @@ async fn memo_crud_round_trip() {
         json!({"title": "Buy milk", "content": "2 litres", "tags": ["shopping", "home"]}),
     )
     .await;
-    let location = resp.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = one_header(resp.headers(), header::LOCATION);
     let memo = json_of(resp, StatusCode::CREATED).await;
     let id = memo["id"].as_u64().expect("numeric id");
     assert_eq!(location, format!("/api/memos/{id}"));
@@ -408,12 +436,12 @@ async fn client_version_header_is_read_and_echoed() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.headers()["x-client-version"], "1.4.2");
+    assert_eq!(one_header(resp.headers(), "x-client-version"), "1.4.2");
 
     // Optional: without it, nothing is echoed.
     let resp = http.get(server.url("/api/memos")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers().get("x-client-version").is_none());
+    no_header(resp.headers(), "x-client-version");
 
     // Present but malformed: 422 naming the header.
     for bad in ["banana", "1..2", "1.2.3.4", ""] {
@@ -440,10 +468,7 @@ async fn last_memo_cookie_is_set_on_create_and_read_back() {
 
     // Creating sets it: the id, HttpOnly, SameSite=Lax, scoped to the memo routes.
     let resp = create(&server, json!({"title": "Remember me"})).await;
-    let set_cookie = resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let set_cookie = one_header(resp.headers(), header::SET_COOKIE);
     let memo = json_of(resp, StatusCode::CREATED).await;
     let id = memo["id"].as_u64().unwrap();
     assert!(
@@ -482,7 +507,7 @@ async fn last_memo_cookie_is_set_on_create_and_read_back() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let cleared = resp.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cleared = one_header(resp.headers(), header::SET_COOKIE);
     assert!(
         cleared.starts_with("last_memo=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
@@ -503,12 +528,7 @@ async fn middleware_adds_response_time_to_memo_routes() {
     // On successes and on errors of the memo routes.
     for path in ["/api/memos", "/api/memos/1", "/api/memos/424242"] {
         let resp = http.get(server.url(path)).send().await.unwrap();
-        let value = resp
-            .headers()
-            .get("x-response-time")
-            .unwrap_or_else(|| panic!("{path}: no x-response-time"))
-            .to_str()
-            .unwrap();
+        let value = one_header(resp.headers(), "x-response-time");
         let ms = value
             .strip_suffix("ms")
             .and_then(|n| n.parse::<f64>().ok())
@@ -518,13 +538,22 @@ async fn middleware_adds_response_time_to_memo_routes() {
     // Only the routes it was added to: not the kit's health routes.
     let resp = http.get(server.url("/health/live")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers().get("x-response-time").is_none());
+    no_header(resp.headers(), "x-response-time");
 }
+
+// ------------------------------------------------------------------------------ process
+// What only a process shows: its signals and its exit.
 
 #[tokio::test]
 async fn sigterm_runs_the_shutdown_hook() {
-    let mut server = start().await;
-    create_ok(&server, json!({"title": "Lost at shutdown"})).await;
+    let mut server = process::spawn_example(EXAMPLE, &[]).await;
+    let resp = client()
+        .post(server.url("/api/memos"))
+        .json(&json!({"title": "Lost at shutdown"}))
+        .send()
+        .await
+        .unwrap();
+    json_of(resp, StatusCode::CREATED).await;
     server.signal(15); // SIGTERM
     let status = server
         .wait_exit(Duration::from_secs(30))

@@ -45,6 +45,7 @@
 //! curl -s -b jar.txt http://127.0.0.1:8080/api/memos/last
 //! ```
 
+mod app;
 mod errors;
 mod extract;
 mod middleware;
@@ -52,19 +53,7 @@ mod routes;
 mod schemas;
 mod store;
 
-use std::sync::Arc;
-
-use starter::{
-    App,
-    config::{self, CoreSettings},
-};
-
-use crate::{
-    middleware::RequestStats,
-    routes::{AppState, CookieSettings},
-    schemas::MemoIn,
-    store::MemoStore,
-};
+use starter::config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -74,43 +63,7 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     // No database this week: the kit's `server`/`cors`/`log` sections are all we need.
-    let settings: CoreSettings = config::load()?;
+    let settings: app::Settings = config::load()?;
     starter::logging::init(&settings);
-
-    let store = MemoStore::default();
-    let stats = Arc::new(RequestStats::default());
-    let state = AppState {
-        store: store.clone(),
-        stats: stats.clone(),
-        cookies: CookieSettings {
-            secure: settings.profile.is_strict(),
-        },
-    };
-
-    App::new(&settings)
-        .merge(routes::router(state))
-        // Startup hooks run before the listener accepts anything, so no request ever sees
-        // an empty store. An error here stops start-up with that error.
-        .on_startup("seed the welcome memo", {
-            let store = store.clone();
-            move || async move {
-                let memo = store.create(MemoIn {
-                    title: "Welcome to week 1".into(),
-                    content: "Create, list, update and delete memos at /api/memos.".into(),
-                    tags: vec!["welcome".into()],
-                })?;
-                tracing::info!(id = memo.id, "seeded the welcome memo");
-                Ok(())
-            }
-        })
-        // Shutdown hooks run after in-flight requests have finished.
-        .on_shutdown("report the memo store", move || async move {
-            tracing::info!(
-                memos = store.count(),
-                requests = stats.requests(),
-                "memo store closed; its memos were in memory only and are gone"
-            );
-        })
-        .run() // until Ctrl+C / SIGTERM
-        .await
+    app::build(&settings).await?.run().await // until Ctrl+C / SIGTERM
 }

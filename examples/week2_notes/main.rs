@@ -42,32 +42,12 @@
 //! curl -i localhost:8080/health/ready
 //! ```
 
+mod app;
 mod models;
 mod routes;
 mod schemas;
 
-use serde::Deserialize;
-use starter::{
-    App,
-    config::{self, ConfigError, CoreSettings, Profile},
-    mongo::{Mongo, MongoSettings},
-};
-
-/// The settings of this service: the core sections plus `[mongo]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Settings {
-    #[serde(flatten)]
-    core: CoreSettings,
-    mongo: MongoSettings,
-}
-
-impl config::Settings for Settings {
-    fn check(&self, profile: Profile) -> Result<(), ConfigError> {
-        self.core.check(profile)?;
-        self.mongo.check(profile)
-    }
-}
+use starter::config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -76,18 +56,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let settings: Settings = config::load()?;
+    let settings: app::Settings = config::load()?;
     starter::logging::init(&settings.core);
-
-    // Building the client does not connect yet; the `mongo` component does at start-up.
-    let mongo = Mongo::new(&settings.mongo)
-        .await?
-        .register::<models::Note>()
-        .register::<models::Comment>();
-
-    App::new(&settings.core)
-        .nest("/api", routes::router(routes::AppState::new(&mongo)))
-        .component(mongo)
-        .run()
-        .await
+    app::build(&settings).await?.run().await
 }

@@ -43,33 +43,10 @@
 //! ```
 
 mod admin;
+mod app;
 mod notes;
 
-use serde::Deserialize;
-use starter::{
-    App,
-    auth::{AuthService, AuthSettings},
-    config::{self, ConfigError, CoreSettings, Profile},
-    mongo::{Mongo, MongoSettings},
-};
-
-/// The settings of this service: the core sections plus `[mongo]` and `[auth]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Settings {
-    #[serde(flatten)]
-    core: CoreSettings,
-    mongo: MongoSettings,
-    auth: AuthSettings,
-}
-
-impl config::Settings for Settings {
-    fn check(&self, profile: Profile) -> Result<(), ConfigError> {
-        self.core.check(profile)?;
-        self.mongo.check(profile)?;
-        self.auth.check(profile)
-    }
-}
+use starter::config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -77,21 +54,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let settings: Settings = config::load()?;
+    let settings: app::Settings = config::load()?;
     starter::logging::init(&settings.core);
-
-    let mongo = Mongo::new(&settings.mongo).await?.register::<notes::Note>();
-    // The `users` and `refresh_tokens` collections, with their indexes.
-    let mongo = starter::auth::mongo::register(mongo);
-    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?;
-
-    App::new(&settings.core)
-        .merge(starter::auth::router(auth.clone()))
-        .nest("/api", notes::router(notes::NotesState::new(&mongo, &auth)))
-        .nest("/admin", admin::router(&mongo, &auth))
-        // Order matters: the database is up before the admin is seeded.
-        .component(mongo)
-        .component(auth)
-        .run()
-        .await
+    app::build(&settings).await?.run().await
 }

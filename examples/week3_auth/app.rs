@@ -1,0 +1,47 @@
+//! The week 3 service, from settings to a ready-to-run [`App`]: `main` runs what [`build`]
+//! returns; the tests call it too and serve the result in-process, so they exercise the
+//! same routes, middleware, stores and start-up (admin seeding included) as the binary.
+
+use serde::Deserialize;
+use starter::{
+    App,
+    auth::{AuthService, AuthSettings},
+    config::{self, ConfigError, CoreSettings, Profile},
+    mongo::{Mongo, MongoSettings},
+};
+
+use crate::{admin, notes};
+
+/// The settings of this service: the core sections plus `[mongo]` and `[auth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub core: CoreSettings,
+    pub mongo: MongoSettings,
+    pub auth: AuthSettings,
+}
+
+impl config::Settings for Settings {
+    fn check(&self, profile: Profile) -> Result<(), ConfigError> {
+        self.core.check(profile)?;
+        self.mongo.check(profile)?;
+        self.auth.check(profile)
+    }
+}
+
+/// The service, not started yet: nothing is connected until it runs.
+pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+    let mongo = Mongo::new(&settings.mongo).await?.register::<notes::Note>();
+    // The `users` and `refresh_tokens` collections, with their indexes.
+    let mongo = starter::auth::mongo::register(mongo);
+    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?;
+
+    Ok(App::new(&settings.core)
+        .merge(starter::auth::router(auth.clone()))
+        .nest("/api", notes::router(notes::NotesState::new(&mongo, &auth)))
+        .nest("/admin", admin::router(&mongo, &auth))
+        // Order matters: the database is up before the admin is seeded.
+        .component(mongo)
+        .component(auth))
+}

@@ -1,0 +1,111 @@
+//! Captures what an in-process app logs, as stage/prod would write it: JSON lines at
+//! `info`, with the current span's fields (`span.request_id`, …).
+//!
+//! [`capture`] installs the subscriber for the current thread only (`set_default`), so the
+//! test must run on tokio's current-thread runtime (plain `#[tokio::test]`): the app's
+//! tasks spawned by the test then run on that thread and log into the buffer. Call it
+//! before building the app, as `main` calls `logging::init` first. Never call
+//! `starter::logging::init` in a test: it installs a global subscriber.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter, prelude::*};
+
+/// Everything the subscriber wrote, shared with the test.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Logs {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Logs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// The lines logged so far, each parsed as JSON (panics on a line that is not).
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    /// Waits (at most 10 s) until a line contains every one of `needles`, and returns it. A
+    /// request's line is written when its response body is done, which may be just after
+    /// the client has read it; the app's tasks run whenever this one waits.
+    pub async fn wait_for_line(&self, needles: &[&str]) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text();
+            if let Some(line) = text
+                .lines()
+                .find(|line| needles.iter().all(|needle| line.contains(needle)))
+            {
+                return line.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needles:?} within 10 s:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Installs the JSON subscriber of `logging::init` (stage/prod format) at `info` for this
+/// thread, until the guard is dropped. `RUST_LOG` is ignored, so the test sees what
+/// production logs whatever the developer's environment says.
+pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+    // tracing caches, per callsite, whether any subscriber is interested. With a single
+    // registered subscriber (this thread's), a callsite first hit on another thread (a test
+    // running in parallel, without one) is judged by that thread's default alone: "never",
+    // cached for good, and this thread's subscriber would miss those events. A global
+    // subscriber that records nothing makes two registered, so the interest of every
+    // callsite accounts for this one ("sometimes": asked on each event).
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let _ =
+            tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default());
+    });
+
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(EnvFilter::new("info"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(logs.clone()),
+        );
+    let guard = tracing::subscriber::set_default(subscriber);
+    (logs, guard)
+}

@@ -1,0 +1,146 @@
+//! What the app logs (captured in-process, JSON at info as in stage/prod): a line per
+//! request, and never a password, a hash or a token.
+
+use crate::support::logs;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn logs_never_contain_passwords_hashes_or_tokens() {
+    // Before the app is built, as `main` starts logging first.
+    let (captured, _guard) = logs::capture();
+    let (server, db) = start().await;
+    let address = email("logs");
+    let with_id = |req: reqwest::RequestBuilder, id: &str| req.header("x-request-id", id);
+    let http = client();
+
+    let resp = with_id(http.post(server.url("/auth/register")), "log-register")
+        .json(&json!({ "email": address, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let resp = with_id(http.post(server.url("/auth/login")), "log-login")
+        .json(&json!({ "email": address, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let first = session_of(resp).await;
+    let resp = with_id(http.get(server.url("/me")), "log-me")
+        .bearer_auth(&first.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = with_id(http.post(server.url("/auth/refresh")), "log-refresh")
+        .header(
+            header::COOKIE,
+            format!("refresh_token={}; csrf_token={}", first.refresh, first.csrf),
+        )
+        .header(CSRF_HEADER, &first.csrf)
+        .send()
+        .await
+        .unwrap();
+    let second = session_of(resp).await;
+    let resp = with_id(http.post(server.url("/auth/logout")), "log-logout")
+        .header(
+            header::COOKIE,
+            format!(
+                "refresh_token={}; csrf_token={}",
+                second.refresh, second.csrf
+            ),
+        )
+        .header(CSRF_HEADER, &second.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = with_id(http.post(server.url("/auth/login")), "log-failed")
+        .json(&json!({ "email": address, "password": format!("{PASSWORD}-wrong") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // A refused refresh (the revoked token) and a refused forged token.
+    let resp = with_id(http.post(server.url("/auth/refresh")), "log-refused")
+        .header(
+            header::COOKIE,
+            format!("refresh_token={}; csrf_token={}", first.refresh, first.csrf),
+        )
+        .header(CSRF_HEADER, &first.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let forged = forge_with(
+        &jwt_parts(&first.access).1,
+        OTHER_SECRET,
+        Algorithm::HS256,
+        KID,
+    );
+    let resp = with_id(http.get(server.url("/me")), "log-forged")
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // Every request has its log line (they may land just after the response).
+    let ids = [
+        "log-register",
+        "log-login",
+        "log-me",
+        "log-refresh",
+        "log-logout",
+        "log-failed",
+        "log-refused",
+        "log-forged",
+    ];
+    eventually("a log line per request", || {
+        let logs = captured.text();
+        async move {
+            match ids.iter().find(|id| !logs.contains(*id)) {
+                None => Ok(()),
+                Some(id) => Err(format!("no line for {id}:\n{logs}")),
+            }
+        }
+    })
+    .await;
+    let logs = captured.text();
+    assert!(!logs.trim().is_empty());
+    let route_lines = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["route"] == "/auth/login")
+        .count();
+    assert!(
+        route_lines >= 2,
+        "no request lines for /auth/login:\n{logs}"
+    );
+
+    let hash = password_hash(&db, &address).await;
+    // The digest alone (32 bytes → the last 43 base64 characters).
+    let (_, digest) = hash.split_at(hash.len() - 43);
+    let secrets = [
+        ("password", PASSWORD),
+        ("password hash", hash.as_str()),
+        ("password digest", digest),
+        ("access token", first.access.as_str()),
+        ("second access token", second.access.as_str()),
+        ("forged token", forged.as_str()),
+        ("refresh token", first.refresh.as_str()),
+        ("second refresh token", second.refresh.as_str()),
+        ("csrf token", first.csrf.as_str()),
+        ("second csrf token", second.csrf.as_str()),
+    ];
+    for (what, secret) in secrets {
+        assert!(!logs.contains(secret), "{what} in the logs:\n{logs}");
+    }
+    for token in [&first.access, &second.access, &forged] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(
+            !logs.contains(signature),
+            "a token signature in the logs:\n{logs}"
+        );
+    }
+}

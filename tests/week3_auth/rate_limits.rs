@@ -1,0 +1,138 @@
+//! Per-IP rate limits of login, register and refresh, and `X-Forwarded-For` behind trusted
+//! proxies.
+
+use starter::auth::settings::Quota;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn fourth_login_in_a_burst_of_three_is_429_and_health_stays_up() {
+    let (server, _db) = start_with(strict_login).await;
+    let address = email("limited");
+    register(&server, &address, PASSWORD).await;
+    for _ in 0..3 {
+        unauthorized(
+            login_resp(&server, &address, "wrong-password").await,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    assert_rate_limited(login_resp(&server, &address, "wrong-password").await, 60).await;
+    // The right password does not get through either while limited.
+    assert_rate_limited(login_resp(&server, &address, PASSWORD).await, 60).await;
+
+    for _ in 0..20 {
+        let resp = client()
+            .get(server.url("/health/live"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    // Other routes are not limited by the login quota.
+    register(&server, &email("still-open"), PASSWORD).await;
+    assert_rate_limited(login_resp(&server, &address, PASSWORD).await, 60).await;
+}
+
+#[tokio::test]
+async fn forwarded_headers_do_not_escape_the_limit_without_trusted_proxies() {
+    let (server, _db) = start_with(strict_login).await;
+    let address = email("spoof");
+    register(&server, &address, PASSWORD).await;
+    for i in 0..4u8 {
+        let ip = format!("203.0.113.{}", 10 + i);
+        let forwarded = format!("for={ip}");
+        let headers = [
+            ("x-forwarded-for", ip.as_str()),
+            ("x-real-ip", ip.as_str()),
+            ("forwarded", forwarded.as_str()),
+        ];
+        let resp = login_from(&server, &address, "wrong-password", &headers).await;
+        if i < 3 {
+            unauthorized(resp, "invalid_credentials").await;
+        } else {
+            assert_rate_limited(resp, 60).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn trusted_proxy_gives_each_forwarded_client_its_own_quota() {
+    let (server, _db) = start_with(strict_login_behind_a_proxy).await;
+    let address = email("proxied");
+    register(&server, &address, PASSWORD).await;
+    let from = |ip: &'static str| [("x-forwarded-for", ip)];
+
+    for ip in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+    ] {
+        unauthorized(
+            login_from(&server, &address, "wrong-password", &from(ip)).await,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // One client still has its own limit.
+    for _ in 0..2 {
+        unauthorized(
+            login_from(&server, &address, "wrong-password", &from("198.51.100.1")).await,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    assert_rate_limited(
+        login_from(&server, &address, "wrong-password", &from("198.51.100.1")).await,
+        60,
+    )
+    .await;
+    // A new client is fine, with the right password too.
+    session_of(login_from(&server, &address, PASSWORD, &from("198.51.100.99")).await).await;
+}
+
+#[tokio::test]
+async fn forwarded_for_counts_the_rightmost_untrusted_address() {
+    let (server, _db) = start_with(strict_login_behind_a_proxy).await;
+    let address = email("rightmost");
+    register(&server, &address, PASSWORD).await;
+    let (srv, addr) = (&server, &address);
+    let wrong = move |xff: &'static str| async move {
+        login_from(srv, addr, "wrong-password", &[("x-forwarded-for", xff)]).await
+    };
+
+    // Client 1.2.3.4 uses its 3 attempts, through one more trusted hop on the last.
+    for xff in ["1.2.3.4", "1.2.3.4", "1.2.3.4, 127.0.0.1"] {
+        unauthorized(wrong(xff).await, "invalid_credentials").await;
+    }
+    // Still 1.2.3.4, however it is forwarded or what it claims further left.
+    for xff in [
+        "1.2.3.4",
+        "1.2.3.4, 127.0.0.1",
+        "9.9.9.9, 1.2.3.4",
+        "10.0.0.7, 1.2.3.4, 127.0.0.1",
+    ] {
+        assert_rate_limited(wrong(xff).await, 60).await;
+    }
+    // 5.6.7.8 behind the same proxy is another client.
+    unauthorized(wrong("5.6.7.8, 127.0.0.1").await, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn register_and_refresh_are_rate_limited_too() {
+    let (server, _db) = start_with(|s| {
+        s.auth.rate_limit.register = Quota::new(2, 60);
+        s.auth.rate_limit.refresh = Quota::new(2, 60);
+    })
+    .await;
+    let address = email("rl");
+    register(&server, &address, PASSWORD).await;
+    register(&server, &email("rl2"), PASSWORD).await;
+    assert_rate_limited(register_resp(&server, &email("rl3"), PASSWORD).await, 60).await;
+
+    let s = login(&server, &address, PASSWORD).await;
+    let s = refresh(&server, &s).await;
+    let s = refresh(&server, &s).await;
+    assert_rate_limited(refresh_resp(&server, &s).await, 60).await;
+}
