@@ -17,7 +17,7 @@ async fn health_answers_while_stdout_is_a_full_pipe() {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
-    let mut child = Command::new(support::example_binary("week1_memos"))
+    let mut child = Command::new(support::process::example_binary("week1_memos"))
         .env("APP_SERVER__PORT", port.to_string())
         .env("APP_PROFILE", "prod")
         .env("APP_LOG__LEVEL", "info")
@@ -35,7 +35,7 @@ async fn health_answers_while_stdout_is_a_full_pipe() {
         .build()
         .unwrap();
     let live = format!("http://127.0.0.1:{port}/health/live");
-    let deadline = Instant::now() + support::STARTUP_TIMEOUT;
+    let deadline = Instant::now() + support::process::STARTUP_TIMEOUT;
     while client.get(&live).send().await.is_err() {
         assert!(Instant::now() < deadline, "the example did not start");
         assert!(child.try_wait().unwrap().is_none(), "the example exited");

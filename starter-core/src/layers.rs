@@ -472,7 +472,7 @@ fn header_names(names: &[String]) -> impl Iterator<Item = HeaderName> + '_ {
 #[cfg(test)]
 mod tests {
     use axum::{
-        body::{Body, Bytes, HttpBody},
+        body::Body,
         http::Method,
         routing::get,
     };

@@ -1,5 +1,6 @@
-//! Captures what an in-process app logs, as stage/prod would write it: JSON lines at
-//! `info`, with the current span's fields (`span.request_id`, …).
+//! Captures what an in-process app logs, as stage/prod would write it: the kit's JSON lines
+//! at `info` (`starter::logging::layer`), with the request span's fields (`span.request_id`,
+//! …).
 //!
 //! [`capture`] installs the subscriber for the current thread only (`set_default`), so the
 //! test must run on tokio's current-thread runtime (plain `#[tokio::test]`): the app's
@@ -98,14 +99,11 @@ pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let subscriber = tracing_subscriber::registry()
         .with(EnvFilter::new("info"))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_writer(logs.clone()),
-        );
+        .with(starter::logging::layer(
+            starter::config::LogFormat::Json,
+            logs.clone(),
+            false,
+        ));
     let guard = tracing::subscriber::set_default(subscriber);
     (logs, guard)
 }

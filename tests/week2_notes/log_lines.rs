@@ -19,14 +19,16 @@ async fn logs_are_json_lines_with_request_fields_and_never_credentials() {
     assert_eq!(one_header(resp.headers(), "x-request-id"), "trace-me-123");
 
     // The request's log line may be written a moment after the response.
-    let line = logs.wait_for_line(&["trace-me-123"]).await;
+    let line = logs
+        .wait_for_line(&["trace-me-123", "request finished"])
+        .await;
     let v: Value = serde_json::from_str(&line).expect("a JSON log line");
     let span = &v["span"];
     assert_eq!(span["request_id"], "trace-me-123");
     assert_eq!(span["method"], "GET");
     assert_eq!(span["route"], "/api/notes");
-    assert_eq!(span["status"], 200);
-    assert!(span["latency_ms"].as_f64().is_some(), "{line}");
+    assert_eq!(v["status"], 200);
+    assert!(v["latency_ms"].as_f64().is_some(), "{line}");
 
     let logs = logs.text();
     assert!(!logs.contains("very-secret-token"), "{logs}");

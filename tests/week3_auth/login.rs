@@ -131,3 +131,27 @@ async fn login_with_another_content_type_is_415() {
         assert!(!body.to_string().contains(PASSWORD), "{body}");
     }
 }
+
+#[tokio::test]
+async fn auth_routes_refuse_a_64_kib_body_with_413() {
+    let (server, _db) = start().await;
+    let big = json!({ "email": email("big"), "password": "p".repeat(64 * 1024) }).to_string();
+    for path in ["/auth/login", "/auth/register"] {
+        let body = assert_problem(
+            post_raw(&server, path, Some("application/json"), &big).await,
+            413,
+            "payload_too_large",
+        )
+        .await;
+        assert_eq!(body["instance"], path, "{body}");
+    }
+    // Credentials of a normal size still pass the limit.
+    let resp = post_raw(
+        &server,
+        "/auth/login",
+        Some("application/x-www-form-urlencoded"),
+        "username=nobody%40example.com&password=not-the-password",
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+}
