@@ -471,11 +471,7 @@ fn header_names(names: &[String]) -> impl Iterator<Item = HeaderName> + '_ {
 
 #[cfg(test)]
 mod tests {
-    use axum::{
-        body::Body,
-        http::Method,
-        routing::get,
-    };
+    use axum::{body::Body, http::Method, routing::get};
     use tower::ServiceExt;
 
     use super::*;
