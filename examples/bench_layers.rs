@@ -132,15 +132,7 @@ async fn main() -> anyhow::Result<()> {
             let cut = Arc::new(CancellationToken::new());
             let deadline = MapFutureLayer::new(move |future| {
                 let deadline = tokio::time::sleep(timeout);
-                let cut = cut.clone();
-                async move {
-                    tokio::select! {
-                        biased;
-                        result = future => result,
-                        () = deadline => Ok::<_, Infallible>(problem::timeout_response(timeout)),
-                        () = cut.cancelled() => Ok(problem::shutdown_response()),
-                    }
-                }
+                problem::within_deadline(future, deadline, timeout, cut.clone())
             });
             wrapped(listener, deadline).await
         }

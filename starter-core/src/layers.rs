@@ -145,15 +145,7 @@ pub fn stack(
         // request arrives.
         .map_future(move |future| {
             let deadline = tokio::time::sleep(timeout);
-            let cut = cut.clone();
-            async move {
-                tokio::select! {
-                    biased;
-                    result = future => result,
-                    () = deadline => Ok(problem::timeout_response(timeout)),
-                    () = cut.cancelled() => Ok(problem::shutdown_response()),
-                }
-            }
+            problem::within_deadline(future, deadline, timeout, cut.clone())
         })
         .layer(problem::RewriteLayer)
         .layer(DefaultBodyLimit::max(settings.server.body_limit))
