@@ -310,7 +310,9 @@ impl AuthService {
     }
 
     /// Creates the admin from `auth.seed_admin` if both keys are set. Idempotent: an
-    /// existing account keeps its password and only gains the `admin` role.
+    /// existing account whose password is the seed password gains the `admin` role (if it
+    /// lacks it); an existing account with another password is an error (start-up stops),
+    /// since whoever registered the address first would otherwise become admin.
     pub async fn seed_admin(&self) -> anyhow::Result<()> {
         let (Some(email), Some(password)) = (
             &self.inner.settings.seed_admin.email,
@@ -330,6 +332,23 @@ impl AuthService {
             .map_err(|e| as_error(e.into()))?
         {
             Some(user) => {
+                // Whoever registered the seed address first must not become admin: the
+                // existing account is only promoted when it is the operator's (its hash
+                // verifies against the seed password).
+                if self
+                    .inner
+                    .passwords
+                    .verify(password, &user.password_hash)
+                    .await
+                    == Verified::No
+                {
+                    anyhow::bail!(
+                        "auth.seed_admin.email names an existing account whose password is not \
+                         auth.seed_admin.password; refusing to make it an admin (someone else \
+                         may have registered that address). Use another seed address, or set \
+                         that account's password as APP_AUTH__SEED_ADMIN__PASSWORD"
+                    );
+                }
                 if !user.roles.iter().any(|r| r == ADMIN_ROLE) {
                     self.inner
                         .users

@@ -78,6 +78,27 @@ pub async fn start_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> TestAp
     TestApp::serve(app).await
 }
 
+/// Builds the app on `db` (as [`start_on`]) and serves it, expecting start-up to fail;
+/// returns the error `App::serve` ended with (what `main` would print before exiting).
+pub async fn start_fails_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> anyhow::Error {
+    let app = app::build(&settings(db, change))
+        .await
+        .expect("the app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let served = tokio::time::timeout(
+        crate::support::app::STARTUP_TIMEOUT,
+        app.serve(listener, std::future::pending()),
+    )
+    .await
+    .expect("start-up ended within the timeout");
+    match served {
+        Ok(()) => panic!("start-up succeeded; a refusal was expected"),
+        Err(err) => err,
+    }
+}
+
 /// Stops the app as a signal would, and waits until it has (shutdown hooks included).
 pub async fn stop(server: TestApp) {
     server.stop().await.expect("the app stops cleanly");
