@@ -59,7 +59,7 @@ impl ClientIp {
         let mut client = peer;
         for hop in hops.iter().rev() {
             // An unreadable entry ends the chain: what lies left of it cannot be trusted.
-            let Ok(ip) = hop.parse::<IpAddr>() else { break };
+            let Some(ip) = parse_hop(hop) else { break };
             client = ip.to_canonical();
             if !self.is_trusted(client) {
                 break;
@@ -67,6 +67,22 @@ impl ClientIp {
         }
         client
     }
+}
+
+/// One `X-Forwarded-For` entry: `ip`, `ip:port` (IPv4), `[v6]` or `[v6]:port`. Some
+/// proxies append the client's port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = hop.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    // `[v6]` without a port.
+    hop.strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 impl KeyExtractor for ClientIp {
@@ -197,6 +213,37 @@ mod tests {
             resolver.resolve(ip("10.0.0.2"), &headers(&["1.2.3.4, junk, 10.0.0.9"])),
             ip("10.0.0.9")
         );
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_and_brackets_parse() {
+        let resolver = ClientIp::new(&["10.0.0.0/8".parse().unwrap()]);
+        for (entry, client) in [
+            ("1.2.3.4:5678", "1.2.3.4"),
+            ("[2001:db8::7]:443", "2001:db8::7"),
+            ("[2001:db8::7]", "2001:db8::7"),
+            ("2001:db8::7", "2001:db8::7"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
+        ] {
+            assert_eq!(
+                resolver.resolve(ip("10.0.0.2"), &headers(&[entry])),
+                ip(client),
+                "{entry}"
+            );
+        }
+        // A trusted hop with a port is still skipped.
+        assert_eq!(
+            resolver.resolve(ip("10.0.0.2"), &headers(&["1.2.3.4:1, 10.0.0.7:8080"])),
+            ip("1.2.3.4")
+        );
+        // Still garbage: a port without brackets on IPv6, a bad port.
+        for junk in ["2001:db8::7:443x", "1.2.3.4:99999", "[1.2.3.4]:80"] {
+            assert_eq!(
+                resolver.resolve(ip("10.0.0.2"), &headers(&[junk])),
+                ip("10.0.0.2"),
+                "{junk}"
+            );
+        }
     }
 
     #[test]
