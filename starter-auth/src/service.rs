@@ -19,6 +19,8 @@ use crate::{
 /// Password length bounds, in characters (not bytes).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The longest email accepted, in bytes (RFC 5321's path limit, less the brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// Role every new account gets.
 pub const USER_ROLE: &str = "user";
@@ -97,6 +99,7 @@ struct Inner {
     users: Arc<dyn UserStore>,
     refresh: Arc<dyn RefreshStore>,
     refresh_ttl: Duration,
+    session_max_age: Duration,
     secure_cookies: bool,
     settings: AuthSettings,
 }
@@ -115,6 +118,7 @@ impl AuthService {
                 users,
                 refresh,
                 refresh_ttl: settings.refresh_ttl,
+                session_max_age: settings.session_max_age,
                 secure_cookies: settings.secure_cookies(profile),
                 settings: settings.clone(),
             }),
@@ -198,9 +202,16 @@ impl AuthService {
     }
 
     /// Checks the credentials and opens a new session (a new refresh-token family).
-    /// Every failure is the same 401, in about the same time.
+    /// Every failure is the same 401, in about the same time. An email over
+    /// [`MAX_EMAIL_BYTES`] or a password over [`MAX_PASSWORD_CHARS`] (neither can belong to
+    /// an account) gets that 401 at once, without hashing anything.
     pub async fn login(&self, email: &str, password: &SecretString) -> Result<Session, ApiError> {
         let email = normalize_email(email);
+        if email.len() > MAX_EMAIL_BYTES
+            || password.expose_secret().chars().count() > MAX_PASSWORD_CHARS
+        {
+            return Err(invalid_credentials());
+        }
         let user = self.inner.users.by_email(&email).await?;
         let Some(user) = user else {
             self.inner.passwords.verify_dummy(password).await;
@@ -230,11 +241,19 @@ impl AuthService {
                 }
             }
         }
-        self.open_session(&user, random_token()).await
+        self.open_session(&user, random_token(), SystemTime::now())
+            .await
     }
 
-    /// Issues an access token and a refresh token in `family_id`.
-    async fn open_session(&self, user: &User, family_id: String) -> Result<Session, ApiError> {
+    /// Issues an access token and a refresh token in `family_id`, which a login started at
+    /// `family_started_at`. The refresh token lives `auth.refresh_ttl`, but never past the
+    /// family's `auth.session_max_age`.
+    async fn open_session(
+        &self,
+        user: &User,
+        family_id: String,
+        family_started_at: SystemTime,
+    ) -> Result<Session, ApiError> {
         let access_token = self
             .inner
             .jwt
@@ -247,7 +266,8 @@ impl AuthService {
                 token_hash: hash_token(&refresh_token),
                 user_id: user.id.clone(),
                 family_id,
-                expires_at: SystemTime::now() + self.inner.refresh_ttl,
+                expires_at: self.refresh_expiry(family_started_at),
+                family_started_at,
             })
             .await?;
         Ok(Session {
@@ -275,7 +295,13 @@ impl AuthService {
             }
             Rotation::Unknown => return Err(invalid_refresh_token()),
         };
-        if record.expires_at <= SystemTime::now() {
+        let now = SystemTime::now();
+        if record.expires_at <= now {
+            return Err(invalid_refresh_token());
+        }
+        if self.session_end(record.family_started_at) <= now {
+            // The login is older than `auth.session_max_age`: the family ends here.
+            self.inner.refresh.revoke_family(&record.family_id).await?;
             return Err(invalid_refresh_token());
         }
         // Roles are read again, so a change (or a deleted account) shows at the next refresh.
@@ -283,7 +309,23 @@ impl AuthService {
             self.inner.refresh.revoke_family(&record.family_id).await?;
             return Err(invalid_refresh_token());
         };
-        self.open_session(&user, record.family_id).await
+        self.open_session(&user, record.family_id, record.family_started_at)
+            .await
+    }
+
+    /// When a family started at `started` stops being refreshable (saturating: the
+    /// settings bound the durations, this only guards against an odd stored date).
+    fn session_end(&self, started: SystemTime) -> SystemTime {
+        started
+            .checked_add(self.inner.session_max_age)
+            .unwrap_or(started)
+    }
+
+    /// The expiry of a refresh token issued now in a family started at `started`.
+    fn refresh_expiry(&self, started: SystemTime) -> SystemTime {
+        let now = SystemTime::now();
+        let by_ttl = now.checked_add(self.inner.refresh_ttl).unwrap_or(now);
+        by_ttl.min(self.session_end(started))
     }
 
     /// Revokes the family of `refresh_token` (unknown tokens are ignored: logging out

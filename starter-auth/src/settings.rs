@@ -14,6 +14,13 @@ pub const DEV_JWT_SECRET: &str = "dev-only-jwt-secret-change-me-0123456789";
 /// The shortest HS256 secret accepted in any profile (RFC 7518 §3.2: at least the hash size).
 pub const MIN_HS256_SECRET_LEN: usize = 32;
 
+/// The longest `auth.access_ttl`: access tokens cannot be revoked, so they stay short.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
+/// The longest `auth.refresh_ttl` (90 days).
+pub const MAX_REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The longest `auth.session_max_age` (365 days).
+pub const MAX_SESSION_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Signing algorithm of access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum JwtAlgorithm {
@@ -108,6 +115,10 @@ pub struct AuthSettings {
     /// one.
     #[serde(with = "secs_f64")]
     pub refresh_ttl: Duration,
+    /// How long one login's refresh-token family can be refreshed, rotations included
+    /// (seconds; default 30 days). After it, the user logs in again.
+    #[serde(with = "secs_f64")]
+    pub session_max_age: Duration,
     /// Clock skew tolerated on `exp`/`nbf` (seconds; at most 60).
     pub leeway: u64,
     /// `Secure` on the cookies. Unset: off in dev, on in stage/prod (which refuse `false`).
@@ -135,6 +146,7 @@ impl Default for AuthSettings {
             audience: "starter-api".into(),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
             leeway: 5,
             cookie_secure: None,
             argon2_memory_kib: 19 * 1024,
@@ -196,16 +208,24 @@ impl AuthSettings {
                     format!("kid `{}` is also the current jwt_kid", key.kid),
                 ));
             }
-            if let Some(secret) = &key.secret
-                && secret.expose_secret().len() < MIN_HS256_SECRET_LEN
-            {
-                return Err(invalid(
-                    "auth.jwt_previous_keys",
-                    format!(
-                        "the secret of kid `{}` is shorter than {MIN_HS256_SECRET_LEN} bytes",
-                        key.kid
-                    ),
-                ));
+            if let Some(secret) = &key.secret {
+                // The checks of the current key: a retired key still verifies tokens.
+                check_secret("auth.jwt_previous_keys", secret, &[DEV_JWT_SECRET], profile)
+                    .map_err(|e| match e {
+                        ConfigError::Invalid { key: name, reason } => {
+                            invalid(&name, format!("the secret of kid `{}`: {reason}", key.kid))
+                        }
+                        other => other,
+                    })?;
+                if secret.expose_secret().len() < MIN_HS256_SECRET_LEN {
+                    return Err(invalid(
+                        "auth.jwt_previous_keys",
+                        format!(
+                            "the secret of kid `{}` is shorter than {MIN_HS256_SECRET_LEN} bytes; set APP_AUTH__JWT_PREVIOUS_KEYS",
+                            key.kid
+                        ),
+                    ));
+                }
             }
         }
         if self.issuer.is_empty() {
@@ -214,18 +234,30 @@ impl AuthSettings {
         if self.audience.is_empty() {
             return Err(invalid("auth.audience", "must not be empty"));
         }
-        if self.access_ttl < Duration::from_secs(1)
-            || self.access_ttl > Duration::from_secs(24 * 3600)
-        {
+        if self.access_ttl < Duration::from_secs(1) || self.access_ttl > MAX_ACCESS_TTL {
             return Err(invalid(
                 "auth.access_ttl",
-                "must be between 1 s and 24 h (short-lived)",
+                "must be between 1 s and 1 h (3600 s): access tokens cannot be revoked; set APP_AUTH__ACCESS_TTL",
             ));
         }
         if self.refresh_ttl < self.access_ttl {
             return Err(invalid(
                 "auth.refresh_ttl",
-                "must not be shorter than auth.access_ttl",
+                "must not be shorter than auth.access_ttl; set APP_AUTH__REFRESH_TTL",
+            ));
+        }
+        if self.refresh_ttl > MAX_REFRESH_TTL {
+            return Err(invalid(
+                "auth.refresh_ttl",
+                "must be at most 90 days (7776000 s); set APP_AUTH__REFRESH_TTL",
+            ));
+        }
+        if self.session_max_age < Duration::from_secs(1)
+            || self.session_max_age > MAX_SESSION_MAX_AGE
+        {
+            return Err(invalid(
+                "auth.session_max_age",
+                "must be between 1 s and 365 days (31536000 s); set APP_AUTH__SESSION_MAX_AGE",
             ));
         }
         if self.leeway > 60 {
@@ -348,6 +380,83 @@ mod tests {
         };
         weak.check(Profile::Dev).unwrap();
         assert_eq!(refused_key(&weak, Profile::Prod), "auth.argon2_memory_kib");
+    }
+
+    fn refusal(settings: &AuthSettings, profile: Profile) -> String {
+        settings.check(profile).expect_err("a refusal").to_string()
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded_and_the_message_names_the_variable() {
+        let long_access = AuthSettings {
+            access_ttl: Duration::from_secs(3601),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&long_access, Profile::Dev), "auth.access_ttl");
+        assert!(refusal(&long_access, Profile::Dev).contains("APP_AUTH__ACCESS_TTL"));
+        AuthSettings {
+            access_ttl: Duration::from_secs(3600),
+            ..AuthSettings::default()
+        }
+        .check(Profile::Dev)
+        .unwrap();
+
+        let long_refresh = AuthSettings {
+            refresh_ttl: Duration::from_secs(90 * 24 * 3600 + 1),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&long_refresh, Profile::Dev), "auth.refresh_ttl");
+        assert!(refusal(&long_refresh, Profile::Dev).contains("APP_AUTH__REFRESH_TTL"));
+        // A value that would overflow `SystemTime` at login never gets that far.
+        let huge = AuthSettings {
+            refresh_ttl: Duration::from_secs(u64::MAX / 2),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&huge, Profile::Dev), "auth.refresh_ttl");
+
+        for bad in [Duration::ZERO, Duration::from_secs(366 * 24 * 3600)] {
+            let settings = AuthSettings {
+                session_max_age: bad,
+                ..AuthSettings::default()
+            };
+            assert_eq!(refused_key(&settings, Profile::Dev), "auth.session_max_age");
+        }
+        assert_eq!(
+            AuthSettings::default().session_max_age,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+    }
+
+    fn with_previous(secret: &str) -> AuthSettings {
+        AuthSettings {
+            jwt_previous_keys: vec![VerificationKey {
+                kid: "k0".into(),
+                secret: Some(SecretString::from(secret)),
+                public_key: None,
+            }],
+            ..strong()
+        }
+    }
+
+    #[test]
+    fn previous_keys_get_the_checks_of_the_current_key() {
+        let short = with_previous("too-short");
+        assert_eq!(refused_key(&short, Profile::Dev), "auth.jwt_previous_keys");
+        assert_eq!(refused_key(&short, Profile::Prod), "auth.jwt_previous_keys");
+        assert!(refusal(&short, Profile::Dev).contains("`k0`"));
+
+        let dev_secret = with_previous(DEV_JWT_SECRET);
+        dev_secret.check(Profile::Dev).unwrap();
+        for profile in [Profile::Stage, Profile::Prod] {
+            assert_eq!(refused_key(&dev_secret, profile), "auth.jwt_previous_keys");
+            let message = refusal(&dev_secret, profile);
+            assert!(message.contains("`k0`"), "{message}");
+            assert!(!message.contains(DEV_JWT_SECRET), "{message}");
+        }
+
+        with_previous("another-production-secret-of-forty-bytes-01")
+            .check(Profile::Prod)
+            .unwrap();
     }
 
     #[test]

@@ -164,3 +164,57 @@ async fn reuse_deep_in_the_chain_revokes_the_family() {
     assert_refresh_refused(&server, &d).await;
     assert_refresh_refused(&server, &a).await;
 }
+
+/// The stored `refresh_tokens` document of the refresh token `refresh` (by its SHA-256).
+async fn stored_refresh_doc(db: &TestDb, refresh: &str) -> Document {
+    let hash = sha256_hex(refresh);
+    let mut docs: Vec<Document> = all_docs(db, "refresh_tokens")
+        .await
+        .into_iter()
+        .filter(|d| d.get_str("token_hash").is_ok_and(|h| h == hash))
+        .collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    docs.remove(0)
+}
+
+#[tokio::test]
+async fn a_session_older_than_session_max_age_cannot_be_refreshed() {
+    let (server, db) = start_with(|s| {
+        s.auth.access_ttl = Duration::from_secs(1);
+        s.auth.session_max_age = Duration::from_secs(2);
+    })
+    .await;
+    let address = email("maxage");
+    register(&server, &address, PASSWORD).await;
+    let first = login(&server, &address, PASSWORD).await;
+    let started = stored_refresh_doc(&db, &first.refresh)
+        .await
+        .get_datetime("family_started_at")
+        .expect("the family's start is stored")
+        .to_system_time();
+
+    // Within the age, refreshing works, and the family keeps its start.
+    let second = refresh(&server, &first).await;
+    let doc = stored_refresh_doc(&db, &second.refresh).await;
+    assert_eq!(
+        doc.get_datetime("family_started_at")
+            .expect("family_started_at")
+            .to_system_time(),
+        started,
+        "{doc:?}"
+    );
+    // The new token does not outlive the session (refresh_ttl is 14 days here).
+    let expires_at = doc.get_datetime("expires_at").unwrap().to_system_time();
+    assert!(expires_at <= started + Duration::from_secs(2), "{doc:?}");
+
+    let end = started + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while SystemTime::now() <= end {
+        assert!(Instant::now() < deadline, "the session did not end in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_refresh_refused(&server, &second).await;
+    // A new login starts a new session.
+    let third = login(&server, &address, PASSWORD).await;
+    refresh(&server, &third).await;
+}
