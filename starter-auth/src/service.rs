@@ -13,7 +13,7 @@ use crate::{
     password::{Passwords, Verified},
     settings::AuthSettings,
     store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
-    tokens::{hash_token, random_token},
+    tokens::{csrf_token_for, hash_token, random_token},
 };
 
 /// Password length bounds, in characters (not bytes).
@@ -33,6 +33,8 @@ pub struct Session {
     pub expires_in: u64,
     /// Raw refresh token, for the cookie only; the database has its hash.
     pub refresh_token: SecretString,
+    /// [`csrf_token_for`] the refresh token: the `csrf_token` cookie and the body's
+    /// `csrf_token`.
     pub csrf_token: String,
 }
 
@@ -273,8 +275,8 @@ impl AuthService {
         Ok(Session {
             access_token,
             expires_in: self.inner.jwt.ttl().as_secs(),
+            csrf_token: csrf_token_for(&refresh_token),
             refresh_token: SecretString::from(refresh_token),
-            csrf_token: random_token(),
         })
     }
 

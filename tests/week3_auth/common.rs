@@ -339,7 +339,11 @@ pub async fn session_of(resp: Response) -> Session {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["access_token", "expires_in", "token_type"], "{body}");
+    assert_eq!(
+        keys,
+        ["access_token", "csrf_token", "expires_in", "token_type"],
+        "{body}"
+    );
     assert_eq!(body["token_type"], "bearer", "{body}");
     let access = body["access_token"]
         .as_str()
@@ -380,6 +384,10 @@ pub async fn session_of(resp: Response) -> Session {
     assert_eq!(csrf.attr("path"), Some("/"), "{}", csrf.raw);
     assert!(!csrf.has("secure"), "no Secure in dev: {}", csrf.raw);
     assert_ne!(refresh.value, csrf.value);
+    assert_eq!(
+        body["csrf_token"], csrf.value,
+        "the body's csrf_token is the cookie's"
+    );
 
     Session {
         access,

@@ -44,7 +44,11 @@ async fn refresh_without_a_matching_csrf_header_is_403() {
         ("no header", c, None),
         ("wrong header", c, Some("not-the-csrf-token")),
         ("empty header", c, Some("")),
-        ("header without the cookie", None, c),
+        (
+            "another value without the cookie",
+            None,
+            Some("not-the-csrf-token"),
+        ),
         ("empty cookie and header", Some(""), Some("")),
     ];
     for (case, csrf_cookie, csrf_header) in cases {
@@ -61,8 +65,78 @@ async fn refresh_without_a_matching_csrf_header_is_403() {
     )
     .await;
 
+    // Another session's token, with or without the cookie, is not this one's.
+    let (_, other) = new_user(&server, "csrf-other").await;
+    for csrf_cookie in [None, c] {
+        assert_problem(
+            cookie_post(&server, "/auth/refresh", r, csrf_cookie, Some(&other.csrf)).await,
+            403,
+            "csrf_failed",
+        )
+        .await;
+    }
+
     // None of that consumed the refresh token.
     refresh(&server, &s).await;
+}
+
+#[tokio::test]
+async fn refresh_works_with_the_body_csrf_token_and_no_csrf_cookie() {
+    let (server, _db) = start().await;
+    let address = email("bodycsrf");
+    register(&server, &address, PASSWORD).await;
+    // `session_of` checks that the body's csrf_token is the cookie's.
+    let first = login(&server, &address, PASSWORD).await;
+
+    // Only the refresh cookie; the header carries the value the login body gave.
+    let second = session_of(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&first.refresh),
+            None,
+            Some(&first.csrf),
+        )
+        .await,
+    )
+    .await;
+    assert_ne!(second.csrf, first.csrf);
+    // The rotated session's token works the same way; the old one no longer does.
+    assert_problem(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&second.refresh),
+            None,
+            Some(&first.csrf),
+        )
+        .await,
+        403,
+        "csrf_failed",
+    )
+    .await;
+    let third = session_of(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&second.refresh),
+            None,
+            Some(&second.csrf),
+        )
+        .await,
+    )
+    .await;
+    // And logout too.
+    let resp = cookie_post(
+        &server,
+        "/auth/logout",
+        Some(&third.refresh),
+        None,
+        Some(&third.csrf),
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_refresh_refused(&server, &third).await;
 }
 
 #[tokio::test]
