@@ -5,6 +5,7 @@
 //! POST /auth/login       JSON {email, password}, or form username + password (OAuth2
 //!                        password flow)              200 {access_token, token_type, expires_in,
 //!                                                    csrf_token} + cookies refresh_token, csrf_token
+//!                                                    403 origin_not_allowed: see below
 //! POST /auth/refresh     cookies + X-CSRF-Token      200 as login, cookies rotated
 //! POST /auth/logout      cookies + X-CSRF-Token      204, cookies cleared
 //! ```
@@ -17,6 +18,12 @@
 //! double submit (the `csrf_token` cookie equal to the header) is accepted too. A
 //! cross-site page can make the browser send the cookies, but can read neither the cookie
 //! nor the body to set the header.
+//!
+//! Login CSRF: a login carrying `Origin` must come from an origin given to
+//! [`AuthService::with_allowed_origins`] (pass `cors.allowed_origins`) or from the
+//! server's own origin; one without `Origin` but with `Sec-Fetch-Site: cross-site` is
+//! refused too. Otherwise 403 `origin_not_allowed`. Clients that are not browsers send
+//! neither header and are not affected.
 //!
 //! ```text
 //! POST /auth/logout-all  Bearer                      204, every session of the user ended
@@ -153,9 +160,35 @@ async fn login(
     jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    check_login_origin(&service, &headers)?;
     let (email, password) = read_credentials(&headers, &body)?;
     let session = service.login(&email, &password).await?;
     Ok(session_response(&service, jar, session))
+}
+
+/// Login CSRF: a browser login from an origin that is not allowed is 403
+/// `origin_not_allowed` (see [`crate::service::LoginOrigins`]).
+fn check_login_origin(service: &AuthService, headers: &HeaderMap) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let origin = match headers.get(header::ORIGIN) {
+        // An Origin that is not text is not an allowed one.
+        Some(value) => Some(value.to_str().unwrap_or("null")),
+        None => None,
+    };
+    if service
+        .login_origins()
+        .allows(origin, text("sec-fetch-site"), text(header::HOST.as_str()))
+    {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "browser logins are only accepted from the origins in cors.allowed_origins",
+    )
+    .with_code("origin_not_allowed"))
 }
 
 /// JSON `{email, password}` or the OAuth2 form `username` + `password`.

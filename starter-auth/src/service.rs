@@ -93,6 +93,70 @@ pub fn validate_credentials(email: &str, password: &str) -> Result<(), ApiError>
 #[derive(Clone)]
 pub struct AuthService {
     inner: Arc<Inner>,
+    login_origins: LoginOrigins,
+}
+
+/// The browser origins `POST /auth/login` accepts (login CSRF: a cross-site page must not
+/// log the visitor in to an account of the attacker's). A login carrying `Origin` must
+/// come from one of these, or from the server's own origin (`Origin` naming the `Host`
+/// the request was sent to); one without `Origin` is refused only when it says
+/// `Sec-Fetch-Site: cross-site`. Clients that are not browsers (curl, apps) send neither
+/// and are not affected. Empty (the default): same-origin browser logins only.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOrigins {
+    allowed: Arc<[String]>,
+    any: bool,
+}
+
+impl LoginOrigins {
+    /// From a list like `cors.allowed_origins`: exact origins (`https://app.example.com`);
+    /// `*` allows every origin.
+    pub fn new<I, S>(origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut any = false;
+        let mut allowed = Vec::new();
+        for origin in origins {
+            let origin = origin.as_ref().trim();
+            if origin == "*" {
+                any = true;
+            } else if !origin.is_empty() {
+                allowed.push(origin.trim_end_matches('/').to_ascii_lowercase());
+            }
+        }
+        Self {
+            allowed: allowed.into(),
+            any,
+        }
+    }
+
+    /// Whether a login request with this `Origin` (if any), `Sec-Fetch-Site` (if any) and
+    /// `Host` (if any) may proceed.
+    pub fn allows(
+        &self,
+        origin: Option<&str>,
+        fetch_site: Option<&str>,
+        host: Option<&str>,
+    ) -> bool {
+        let Some(origin) = origin else {
+            return !fetch_site.is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"));
+        };
+        let origin = origin.trim().to_ascii_lowercase();
+        // `null`: an opaque origin (sandboxed frame, data: URL…), never one of ours.
+        if origin == "null" || origin.is_empty() {
+            return false;
+        }
+        if self.any || self.allowed.contains(&origin) {
+            return true;
+        }
+        // Same origin: the authority of `Origin` is the `Host` the browser sent to.
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h.trim()))
+    }
 }
 
 struct Inner {
@@ -114,6 +178,7 @@ impl AuthService {
         refresh: Arc<dyn RefreshStore>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
+            login_origins: LoginOrigins::default(),
             inner: Arc::new(Inner {
                 jwt: Jwt::from_settings(settings)?,
                 passwords: Passwords::from_settings(settings)?,
@@ -141,6 +206,22 @@ impl AuthService {
             Arc::new(crate::mongo::MongoUserStore::new(mongo)),
             Arc::new(crate::mongo::MongoRefreshStore::new(mongo)),
         )
+    }
+
+    /// Lets browser logins come from `origins` (pass `cors.allowed_origins`, the origins
+    /// of your front ends); see [`LoginOrigins`]. Without it only same-origin browser
+    /// logins pass.
+    pub fn with_allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.login_origins = LoginOrigins::new(origins);
+        self
+    }
+
+    pub fn login_origins(&self) -> &LoginOrigins {
+        &self.login_origins
     }
 
     pub fn jwt(&self) -> &Jwt {
@@ -421,5 +502,41 @@ impl AuthService {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_origins() {
+        let origins = LoginOrigins::new(["http://localhost:5173", "https://App.example.com/"]);
+        let host = Some("api.example.com");
+        for ok in [
+            "http://localhost:5173",
+            "https://app.example.com",
+            "https://api.example.com",
+        ] {
+            assert!(origins.allows(Some(ok), Some("cross-site"), host), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "null",
+            "http://localhost:5174",
+            "https://app.example.com.evil.example",
+            "",
+        ] {
+            assert!(!origins.allows(Some(bad), None, host), "{bad}");
+        }
+        assert!(origins.allows(None, None, host));
+        assert!(origins.allows(None, Some("same-origin"), host));
+        assert!(origins.allows(None, Some("none"), None));
+        assert!(!origins.allows(None, Some("cross-site"), host));
+        // Nothing configured: same origin only.
+        let none = LoginOrigins::default();
+        assert!(!none.allows(Some("http://localhost:5173"), None, host));
+        assert!(none.allows(Some("https://api.example.com"), None, host));
+        assert!(LoginOrigins::new(["*"]).allows(Some("https://evil.example"), None, host));
     }
 }

@@ -241,3 +241,65 @@ async fn overlong_credentials_get_the_same_401_without_hashing() {
     // The account still logs in.
     login(&server, &address, PASSWORD).await;
 }
+
+async fn form_login_with(server: &TestApp, address: &str, headers: &[(&str, &str)]) -> Response {
+    let mut req = client()
+        .post(server.url("/auth/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("username={address}&password={PASSWORD}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn browser_logins_only_come_from_allowed_origins() {
+    let (server, _db) = start().await;
+    let address = email("origin");
+    register(&server, &address, PASSWORD).await;
+
+    // A cross-site form post (login CSRF): refused before the credentials are looked at.
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        &[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
+        // No Origin, but the browser says the request is cross-site.
+        &[("sec-fetch-site", "cross-site")][..],
+    ] {
+        let resp = form_login_with(&server, &address, headers).await;
+        assert!(set_cookies(&resp).is_empty(), "{headers:?}: no cookies");
+        assert_problem(resp, 403, "origin_not_allowed").await;
+    }
+    // JSON too.
+    assert_problem(
+        login_from(
+            &server,
+            &address,
+            PASSWORD,
+            &[("origin", "https://evil.example")],
+        )
+        .await,
+        403,
+        "origin_not_allowed",
+    )
+    .await;
+
+    // The Vue dev server (cors.allowed_origins in dev), the server's own origin, and
+    // clients that send no Origin (curl).
+    let own = server.base.clone();
+    for headers in [
+        &[
+            ("origin", "http://localhost:5173"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
+        &[("origin", own.as_str()), ("sec-fetch-site", "same-origin")][..],
+        &[("sec-fetch-site", "same-origin")][..],
+        &[][..],
+    ] {
+        session_of(form_login_with(&server, &address, headers).await).await;
+    }
+}
