@@ -125,7 +125,8 @@ pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
 /// `App::new(..).merge(starter_auth::router(service))`.
 pub fn router(service: AuthService) -> Router {
     let limits = &service.settings().rate_limit;
-    let client_ip = ClientIp::new(&service.settings().trusted_proxies);
+    let client_ip =
+        ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(limits.ipv6_prefix);
     Router::new()
         .route(
             "/auth/register",

@@ -11,6 +11,7 @@ use starter_core::{ApiError, FieldError, config::Profile};
 use crate::{
     jwt::Jwt,
     password::{Passwords, Verified},
+    rate_limit::FailureLimiter,
     settings::AuthSettings,
     store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
     tokens::{csrf_token_for, hash_token, random_token},
@@ -166,6 +167,8 @@ struct Inner {
     refresh: Arc<dyn RefreshStore>,
     refresh_ttl: Duration,
     session_max_age: Duration,
+    /// Failed logins per normalised email.
+    failures: FailureLimiter,
     secure_cookies: bool,
     settings: AuthSettings,
 }
@@ -186,6 +189,7 @@ impl AuthService {
                 refresh,
                 refresh_ttl: settings.refresh_ttl,
                 session_max_age: settings.session_max_age,
+                failures: FailureLimiter::new(settings.rate_limit.login_account),
                 secure_cookies: settings.secure_cookies(profile),
                 settings: settings.clone(),
             }),
@@ -295,9 +299,14 @@ impl AuthService {
         {
             return Err(invalid_credentials());
         }
+        // Per account, from any address: the same 429 whether the account exists or not.
+        if let Err(wait) = self.inner.failures.check(&email) {
+            return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+        }
         let user = self.inner.users.by_email(&email).await?;
         let Some(user) = user else {
             self.inner.passwords.verify_dummy(password).await;
+            self.inner.failures.fail(&email);
             return Err(invalid_credentials());
         };
         match self
@@ -306,7 +315,10 @@ impl AuthService {
             .verify(password, &user.password_hash)
             .await
         {
-            Verified::No => return Err(invalid_credentials()),
+            Verified::No => {
+                self.inner.failures.fail(&email);
+                return Err(invalid_credentials());
+            }
             Verified::Yes => {}
             Verified::YesRehash => {
                 // The cost parameters changed since this hash was made: upgrade it now,

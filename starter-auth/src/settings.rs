@@ -63,7 +63,7 @@ impl Quota {
     }
 }
 
-/// Per-endpoint quotas, keyed by client IP.
+/// Per-endpoint quotas, keyed by client IP, and the failed logins allowed per account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
@@ -71,6 +71,13 @@ pub struct RateLimits {
     pub login: Quota,
     pub register: Quota,
     pub refresh: Quota,
+    /// Failed logins per account (the normalised email, whether or not it exists), from
+    /// any number of addresses: 10, then one more every 60 s. Over it, every login to that
+    /// email is 429 until the quota refills.
+    pub login_account: Quota,
+    /// IPv6 clients are keyed by this prefix (default /64, what one subscriber usually
+    /// gets), so one client cannot rotate through its own addresses. 32 to 128.
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimits {
@@ -79,6 +86,8 @@ impl Default for RateLimits {
             login: Quota::new(5, 12),
             register: Quota::new(5, 60),
             refresh: Quota::new(10, 6),
+            login_account: Quota::new(10, 60),
+            ipv6_prefix: 64,
         }
     }
 }
@@ -286,10 +295,23 @@ impl AuthSettings {
             ("auth.rate_limit.login", self.rate_limit.login),
             ("auth.rate_limit.register", self.rate_limit.register),
             ("auth.rate_limit.refresh", self.rate_limit.refresh),
+            (
+                "auth.rate_limit.login_account",
+                self.rate_limit.login_account,
+            ),
         ] {
             if quota.burst == 0 || quota.replenish_secs.is_zero() {
                 return Err(invalid(name, "burst and replenish_secs must be above 0"));
             }
+            if quota.replenish_secs > Duration::from_secs(24 * 3600) {
+                return Err(invalid(name, "replenish_secs must be at most one day"));
+            }
+        }
+        if !(32..=128).contains(&self.rate_limit.ipv6_prefix) {
+            return Err(invalid(
+                "auth.rate_limit.ipv6_prefix",
+                "must be between 32 and 128 (bits of an IPv6 address that name one client)",
+            ));
         }
         match (&self.seed_admin.email, &self.seed_admin.password) {
             (Some(_), None) => {

@@ -51,6 +51,8 @@ pub fn settings(db: &TestDb, change: impl FnOnce(&mut Settings)) -> Settings {
         login: Quota::new(1000, 1),
         register: Quota::new(1000, 1),
         refresh: Quota::new(1000, 1),
+        login_account: Quota::new(1000, 1),
+        ..RateLimits::default()
     };
     change(&mut settings);
     let profile = settings.core.profile;

@@ -136,3 +136,113 @@ async fn register_and_refresh_are_rate_limited_too() {
     let s = refresh(&server, &s).await;
     assert_rate_limited(refresh_resp(&server, &s).await, 60).await;
 }
+
+#[tokio::test]
+async fn one_ipv6_slash_64_shares_one_quota() {
+    let (server, _db) = start_with(strict_login_behind_a_proxy).await;
+    let address = email("v6");
+    register(&server, &address, PASSWORD).await;
+    // 20 addresses of 2001:db8:1:2::/64, in the forms proxies write.
+    let clients: Vec<String> = (1..=20u32)
+        .map(|i| match i % 3 {
+            0 => format!("2001:db8:1:2:{i:x}::{i:x}"),
+            1 => format!("[2001:db8:1:2::{i:x}]:{}", 40000 + i),
+            _ => format!("[2001:db8:1:2:ffff:{i:x}:0:1]"),
+        })
+        .collect();
+    for (n, xff) in clients.iter().enumerate() {
+        let resp = login_from(
+            &server,
+            &address,
+            "wrong-password",
+            &[("x-forwarded-for", xff)],
+        )
+        .await;
+        if n < 3 {
+            unauthorized(resp, "invalid_credentials").await;
+        } else {
+            assert_rate_limited(resp, 60).await;
+        }
+    }
+    // The next /64 is another client.
+    session_of(
+        login_from(
+            &server,
+            &address,
+            PASSWORD,
+            &[("x-forwarded-for", "2001:db8:1:3::1")],
+        )
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_per_account_are_limited_from_any_address() {
+    let (server, _db) = start_with(|s| {
+        s.auth.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a CIDR")];
+        s.auth.rate_limit.login_account = Quota::new(5, 60);
+    })
+    .await;
+    let target = email("target");
+    let bystander = email("bystander");
+    let nobody = email("nobody");
+    register(&server, &target, PASSWORD).await;
+    register(&server, &bystander, PASSWORD).await;
+
+    let mut limited = Vec::new();
+    for account in [&target, &nobody] {
+        for i in 0..50u32 {
+            let xff = format!("198.51.{}.{}", i / 200, 1 + i % 200);
+            let resp = login_from(
+                &server,
+                account,
+                "wrong-password",
+                &[("x-forwarded-for", &xff)],
+            )
+            .await;
+            if i < 5 {
+                unauthorized(resp, "invalid_credentials").await;
+            } else {
+                let secs = retry_after(&resp);
+                assert!((1..=60).contains(&secs), "Retry-After {secs}");
+                let body = assert_problem(resp, 429, "rate_limited").await;
+                if i == 5 {
+                    limited.push(body);
+                }
+            }
+        }
+    }
+    // An existing account and an unknown email look the same.
+    assert_eq!(limited[0]["detail"], limited[1]["detail"], "{limited:?}");
+    assert_eq!(limited[0]["title"], limited[1]["title"], "{limited:?}");
+    // The right password does not get through either, from a fresh address.
+    assert_rate_limited(
+        login_from(
+            &server,
+            &target,
+            PASSWORD,
+            &[("x-forwarded-for", "192.0.2.77")],
+        )
+        .await,
+        60,
+    )
+    .await;
+    // Another account, from the addresses used above, is unaffected.
+    for xff in ["198.51.0.1", "198.51.0.2"] {
+        session_of(login_from(&server, &bystander, PASSWORD, &[("x-forwarded-for", xff)]).await)
+            .await;
+    }
+    // The account limit keys the normalised email.
+    assert_rate_limited(
+        login_from(
+            &server,
+            &format!("  {}", target.to_uppercase()),
+            PASSWORD,
+            &[("x-forwarded-for", "192.0.2.78")],
+        )
+        .await,
+        60,
+    )
+    .await;
+}
