@@ -10,7 +10,7 @@ use starter_core::{ApiError, FieldError, config::Profile};
 
 use crate::{
     jwt::Jwt,
-    password::{Passwords, Verified},
+    password::{Busy, Passwords, Verified},
     rate_limit::FailureLimiter,
     settings::AuthSettings,
     store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
@@ -50,6 +50,24 @@ fn invalid_credentials() -> ApiError {
 pub fn invalid_refresh_token() -> ApiError {
     ApiError::unauthorized("the refresh token is missing, expired or revoked; log in again")
         .with_code("invalid_refresh_token")
+}
+
+/// 503 with `Retry-After: 1`: every hashing slot is busy and the queue is full.
+pub fn hashing_busy() -> ApiError {
+    ApiError::unavailable("the server is busy checking passwords; retry in a moment")
+        .with_code("hashing_busy")
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        )
+}
+
+fn hash_error(err: anyhow::Error) -> ApiError {
+    if err.downcast_ref::<Busy>().is_some() {
+        hashing_busy()
+    } else {
+        ApiError::internal(err)
+    }
 }
 
 /// Trims and lowercases an email, so `A@x.io ` and `a@x.io` are one account.
@@ -268,7 +286,7 @@ impl AuthService {
             .passwords
             .hash(password)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(hash_error)?;
         let created = self
             .inner
             .users
@@ -305,7 +323,11 @@ impl AuthService {
         }
         let user = self.inner.users.by_email(&email).await?;
         let Some(user) = user else {
-            self.inner.passwords.verify_dummy(password).await;
+            self.inner
+                .passwords
+                .verify_dummy(password)
+                .await
+                .map_err(|Busy| hashing_busy())?;
             self.inner.failures.fail(&email);
             return Err(invalid_credentials());
         };
@@ -314,6 +336,7 @@ impl AuthService {
             .passwords
             .verify(password, &user.password_hash)
             .await
+            .map_err(|Busy| hashing_busy())?
         {
             Verified::No => {
                 self.inner.failures.fail(&email);
@@ -443,7 +466,8 @@ impl AuthService {
         self.inner
             .passwords
             .verify_dummy(&SecretString::from(random_token()))
-            .await;
+            .await
+            .ok();
     }
 
     /// Creates the admin from `auth.seed_admin` if both keys are set. Idempotent: an
@@ -476,7 +500,7 @@ impl AuthService {
                     .inner
                     .passwords
                     .verify(password, &user.password_hash)
-                    .await
+                    .await?
                     == Verified::No
                 {
                     anyhow::bail!(

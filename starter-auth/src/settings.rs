@@ -136,6 +136,11 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Hashes running at once; unset: one less than the CPUs, at least one.
+    pub argon2_max_concurrent: Option<usize>,
+    /// Logins/registrations that may wait for a hashing slot; beyond them, 503 with
+    /// `Retry-After` at once (default 64).
+    pub argon2_max_queued: usize,
     pub rate_limit: RateLimits,
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies.
     pub trusted_proxies: Vec<IpNet>,
@@ -161,6 +166,8 @@ impl Default for AuthSettings {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            argon2_max_concurrent: None,
+            argon2_max_queued: crate::password::DEFAULT_MAX_QUEUED,
             rate_limit: RateLimits::default(),
             trusted_proxies: Vec::new(),
             seed_admin: SeedAdmin::default(),
@@ -287,6 +294,12 @@ impl AuthSettings {
                 format!(
                     "argon2id below OWASP's minimum (m = 19456 KiB, t = 2) is refused in the {profile} profile"
                 ),
+            ));
+        }
+        if self.argon2_max_concurrent == Some(0) {
+            return Err(invalid(
+                "auth.argon2_max_concurrent",
+                "must be at least 1 (or unset for the CPUs less one)",
             ));
         }
         crate::password::params(self)

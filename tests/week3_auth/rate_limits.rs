@@ -1,6 +1,8 @@
 //! Per-IP rate limits of login, register and refresh, and `X-Forwarded-For` behind trusted
 //! proxies.
 
+use std::time::Instant;
+
 use starter::auth::settings::Quota;
 
 use crate::common::*;
@@ -245,4 +247,62 @@ async fn failed_logins_per_account_are_limited_from_any_address() {
         60,
     )
     .await;
+}
+
+#[tokio::test]
+async fn beyond_the_hashing_queue_logins_get_a_fast_503() {
+    let (server, _db) = start_with(|s| {
+        // Slow hashes, one at a time, one waiting: the rest must not pile up.
+        s.auth.argon2_iterations = 8;
+        s.auth.argon2_max_concurrent = Some(1);
+        s.auth.argon2_max_queued = 1;
+    })
+    .await;
+    let address = email("queue");
+    register(&server, &address, PASSWORD).await;
+    // One login alone: the time of a hash.
+    let started = Instant::now();
+    unauthorized(
+        login_resp(&server, &address, "wrong-password").await,
+        "invalid_credentials",
+    )
+    .await;
+    let one_hash = started.elapsed();
+
+    let (srv, addr) = (&server, &address);
+    let attempts = (0..12).map(|i| async move {
+        let started = Instant::now();
+        let target = if i % 2 == 0 {
+            addr.clone()
+        } else {
+            email("queue-unknown")
+        };
+        let resp = login_resp(srv, &target, "wrong-password").await;
+        (resp, started.elapsed())
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut busy = Vec::new();
+    for (resp, took) in results {
+        match resp.status().as_u16() {
+            401 => {
+                unauthorized(resp, "invalid_credentials").await;
+            }
+            503 => {
+                assert_eq!(retry_after(&resp), 1);
+                assert_problem(resp, 503, "hashing_busy").await;
+                busy.push(took);
+            }
+            other => panic!("status {other}: {}", resp.text().await.unwrap()),
+        }
+    }
+    // 1 hashing + 1 queued of 12 at once: most are refused, without waiting for a hash.
+    assert!(busy.len() >= 8, "only {} of 12 got 503", busy.len());
+    busy.sort();
+    let median = busy[busy.len() / 2];
+    assert!(
+        median < one_hash,
+        "503s took {busy:?}; one hash takes {one_hash:?}"
+    );
+    // Once the queue drains, logins work again.
+    login(&server, &address, PASSWORD).await;
 }
