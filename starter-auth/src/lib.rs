@@ -4,7 +4,7 @@
 //!
 //! - **Passwords**: argon2id (OWASP: m = 19 MiB, t = 2, p = 1), PHC strings, hashed on the
 //!   blocking pool, upgraded at login when the parameters change; an unknown email costs
-//!   the same time as a wrong password.
+//!   the same time as a wrong password; an overlong email or password is refused unhashed.
 //! - **Access tokens**: short-lived JWTs (15 min), HS256 or EdDSA, `kid` header for key
 //!   rotation, pinned algorithm, iss/aud/exp/nbf/typ all checked.
 //! - **Refresh tokens**: 256-bit random, stored only as SHA-256, sent as an HttpOnly
@@ -15,8 +15,12 @@
 //!   constant time; browser logins only from allowed origins (login CSRF).
 //! - **Extractors and guards**: [`AuthUser`] (401 + `WWW-Authenticate: Bearer`),
 //!   `Option<AuthUser>`, [`RequireRole`] (403).
-//! - **Rate limiting** of login/register/refresh per client IP (tower_governor), with
-//!   `X-Forwarded-For` believed only from `auth.trusted_proxies`.
+//! - **Rate limiting** of login/register/refresh per client IP (tower_governor; IPv6 per
+//!   /64), with `X-Forwarded-For` believed only from `auth.trusted_proxies`; failed logins
+//!   also per account (the same 429 whether it exists); a bounded queue for hashing slots
+//!   (503 `hashing_busy` beyond it).
+//! - **Sessions** end `auth.session_max_age` (30 days) after their login, however often
+//!   they were refreshed.
 //! - **A mountable router** ([`router()`]) and, with feature `mongo`, the MongoDB stores.
 //!
 //! ```no_run
