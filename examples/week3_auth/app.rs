@@ -35,7 +35,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mongo = Mongo::new(&settings.mongo).await?.register::<notes::Note>();
     // The `users` and `refresh_tokens` collections, with their indexes.
     let mongo = starter::auth::mongo::register(mongo);
-    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?;
+    // Browser logins are accepted from the CORS origins only (login CSRF).
+    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
+        .with_allowed_origins(&settings.core.cors.allowed_origins);
 
     Ok(App::new(&settings.core)
         .merge(starter::auth::router(auth.clone()))

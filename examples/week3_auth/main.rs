@@ -9,8 +9,8 @@
 //!   extractor: 401 problem+json with `WWW-Authenticate: Bearer` otherwise;
 //! - refresh tokens in an HttpOnly cookie scoped to `/auth`, stored only as SHA-256
 //!   hashes, rotated on every refresh; replaying an old one revokes the whole family;
-//! - CSRF protection of the cookie routes with a double-submit token (`csrf_token` cookie
-//!   + `X-CSRF-Token` header);
+//! - CSRF protection of the cookie routes: `X-CSRF-Token` = the session's `csrf_token` (a
+//!   cookie, and in the login/refresh body); browser logins only from `cors.allowed_origins`;
 //! - roles: `GET /admin/users` needs `admin` (403 otherwise), via the `RequireRole` layer;
 //! - ownership: a user never sees another user's notes (404, not 403: no existence leak);
 //! - rate limiting of login/register/refresh per client IP (429 + `Retry-After`);

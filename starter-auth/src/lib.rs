@@ -4,18 +4,23 @@
 //!
 //! - **Passwords**: argon2id (OWASP: m = 19 MiB, t = 2, p = 1), PHC strings, hashed on the
 //!   blocking pool, upgraded at login when the parameters change; an unknown email costs
-//!   the same time as a wrong password.
+//!   the same time as a wrong password; an overlong email or password is refused unhashed.
 //! - **Access tokens**: short-lived JWTs (15 min), HS256 or EdDSA, `kid` header for key
 //!   rotation, pinned algorithm, iss/aud/exp/nbf/typ all checked.
 //! - **Refresh tokens**: 256-bit random, stored only as SHA-256, sent as an HttpOnly
 //!   `SameSite=Strict` cookie scoped to `/auth`, rotated on every use; a replayed token
 //!   revokes its whole family (RFC 9700 §4.14).
-//! - **CSRF**: double-submit cookie `csrf_token` + header `X-CSRF-Token`, compared in
-//!   constant time.
+//! - **CSRF**: `X-CSRF-Token` on refresh/logout must be the session's CSRF token (the
+//!   `csrf_token` cookie or login body; derived from the refresh token), compared in
+//!   constant time; browser logins only from allowed origins (login CSRF).
 //! - **Extractors and guards**: [`AuthUser`] (401 + `WWW-Authenticate: Bearer`),
 //!   `Option<AuthUser>`, [`RequireRole`] (403).
-//! - **Rate limiting** of login/register/refresh per client IP (tower_governor), with
-//!   `X-Forwarded-For` believed only from `auth.trusted_proxies`.
+//! - **Rate limiting** of login/register/refresh per client IP (tower_governor; IPv6 per
+//!   /64), with `X-Forwarded-For` believed only from `auth.trusted_proxies`; failed logins
+//!   also per account (the same 429 whether it exists); a bounded queue for hashing slots
+//!   (503 `hashing_busy` beyond it).
+//! - **Sessions** end `auth.session_max_age` (30 days) after their login, however often
+//!   they were refreshed.
 //! - **A mountable router** ([`router()`]) and, with feature `mongo`, the MongoDB stores.
 //!
 //! ```no_run
@@ -25,7 +30,9 @@
 //!
 //! # async fn run(core: starter_core::config::CoreSettings, auth: AuthSettings, db: MongoSettings) -> anyhow::Result<()> {
 //! let mongo = starter_auth::mongo::register(Mongo::new(&db).await?);
-//! let service = AuthService::mongo(&auth, core.profile, &mongo)?;
+//! let service = AuthService::mongo(&auth, core.profile, &mongo)?
+//!     // Browser logins from the front ends' origins (login CSRF).
+//!     .with_allowed_origins(&core.cors.allowed_origins);
 //! App::new(&core)
 //!     .merge(starter_auth::router(service.clone()))
 //!     .component(mongo)
@@ -50,7 +57,10 @@ pub mod tokens;
 pub use extract::{AuthUser, RequireRole, authenticate};
 pub use jwt::{Claims, Jwt};
 pub use router::router;
-pub use service::{ADMIN_ROLE, AuthService, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, USER_ROLE};
+pub use service::{
+    ADMIN_ROLE, AuthService, LoginOrigins, MAX_EMAIL_BYTES, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+    USER_ROLE,
+};
 pub use settings::AuthSettings;
 
 use futures_util::future::BoxFuture;

@@ -3,7 +3,7 @@
 //! ```text
 //! users           { _id, email (unique), password_hash, roles, created_at }
 //! refresh_tokens  { _id, token_hash (unique), user_id, family_id, state, expires_at (TTL),
-//!                   created_at }
+//!                   family_started_at, created_at }
 //! ```
 //!
 //! `user_id` is stored as the id's hex string, not an ObjectId: the dev stand-in server
@@ -20,8 +20,8 @@ use crate::store::{
     NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoreResult, User, UserStore,
 };
 
-/// A user document.
-#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+/// A user document. `Debug` shows no password hash.
+#[derive(Clone, Serialize, Deserialize, MongoDocument)]
 #[mongo(collection = "users")]
 pub struct UserDoc {
     #[mongo(id)]
@@ -33,6 +33,18 @@ pub struct UserDoc {
     pub password_hash: String,
     pub roles: Vec<String>,
     pub created_at: DateTime,
+}
+
+impl std::fmt::Debug for UserDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDoc")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &crate::store::REDACTED)
+            .field("roles", &self.roles)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 impl From<UserDoc> for User {
@@ -70,6 +82,10 @@ pub struct RefreshDoc {
     /// The TTL index removes the document once this has passed.
     #[mongo(ttl = 0)]
     pub expires_at: DateTime,
+    /// The login that started the family (`auth.session_max_age` counts from it). Absent
+    /// on documents written before it existed: their own `created_at` stands in.
+    #[serde(default)]
+    pub family_started_at: Option<DateTime>,
     pub created_at: DateTime,
 }
 
@@ -80,6 +96,10 @@ impl From<RefreshDoc> for RefreshRecord {
             user_id: doc.user_id,
             family_id: doc.family_id,
             expires_at: doc.expires_at.to_system_time(),
+            family_started_at: doc
+                .family_started_at
+                .unwrap_or(doc.created_at)
+                .to_system_time(),
         }
     }
 }
@@ -211,6 +231,7 @@ impl RefreshStore for MongoRefreshStore {
                 family_id: record.family_id,
                 state: ACTIVE.into(),
                 expires_at: DateTime::from_system_time(record.expires_at),
+                family_started_at: Some(DateTime::from_system_time(record.family_started_at)),
                 created_at: DateTime::now(),
             };
             self.repo.insert(&doc).await.map_err(store_error)?;
@@ -282,5 +303,26 @@ impl RefreshStore for MongoRefreshStore {
                 .map_err(store_error)?;
             Ok(found.map(|doc| doc.family_id))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_doc_debug_shows_no_password_hash() {
+        let doc = UserDoc {
+            id: ObjectId::new(),
+            email: "ann@example.com".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            roles: vec!["user".into()],
+            created_at: DateTime::now(),
+        };
+        for shown in [format!("{doc:?}"), format!("{doc:#?}")] {
+            assert!(!shown.contains("argon2"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+            assert!(shown.contains("ann@example.com"), "{shown}");
+        }
     }
 }

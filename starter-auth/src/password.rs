@@ -9,15 +9,22 @@
 //! sooner, since each hash keeps a CPU busy, but would take a CPU from the async workers
 //! (every other request, health checks included, would slow down) and `m` KiB of memory
 //! each: a flood of logins from many addresses could otherwise hold gigabytes.
+//!
+//! At most `max_queued` calls wait for a slot (`auth.argon2_max_queued`); one more fails
+//! at once with [`Busy`] (the router answers 503 with `Retry-After`) instead of piling up
+//! requests that would time out anyway.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use crate::settings::AuthSettings;
 
@@ -51,6 +58,26 @@ pub struct Passwords {
     dummy: Arc<OnceCell<String>>,
     /// Bounds the hashes running at once (see the module docs).
     permits: Arc<Semaphore>,
+    /// Calls waiting for a permit, and how many may.
+    waiting: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// Every hashing slot is taken and the queue for them is full: answer 503, retry soon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("every password-hashing slot is busy and the queue is full")]
+pub struct Busy;
+
+/// How many calls may wait for a hashing slot by default.
+pub const DEFAULT_MAX_QUEUED: usize = 64;
+
+/// Decrements the waiting count when the waiter is done (or cancelled).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// How many hashes run at once by default: the CPUs minus one (for the async workers),
@@ -67,7 +94,29 @@ impl Passwords {
             params,
             dummy: Arc::new(OnceCell::new()),
             permits: Arc::new(Semaphore::new(default_max_concurrent())),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_queued: DEFAULT_MAX_QUEUED,
         }
+    }
+
+    /// Lets at most `max` calls wait for a slot; more get [`Busy`] at once.
+    pub fn with_max_queued(mut self, max: usize) -> Self {
+        self.max_queued = max;
+        self
+    }
+
+    /// A hashing slot, waiting in the bounded queue if needed.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(self.waiting.clone());
+        if ahead >= self.max_queued {
+            return Err(Busy);
+        }
+        // The semaphore is never closed, so `acquire` cannot fail.
+        self.permits.clone().acquire_owned().await.map_err(|_| Busy)
     }
 
     /// Lets `max` hashes run at once instead of [`default_max_concurrent`] (at least 1).
@@ -77,20 +126,27 @@ impl Passwords {
     }
 
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
-        Ok(Self::new(params(settings).map_err(|e| {
-            anyhow::anyhow!("auth.argon2_*: invalid argon2 parameters: {e}")
-        })?))
+        let passwords = Self::new(
+            params(settings)
+                .map_err(|e| anyhow::anyhow!("auth.argon2_*: invalid argon2 parameters: {e}"))?,
+        )
+        .with_max_queued(settings.argon2_max_queued);
+        Ok(match settings.argon2_max_concurrent {
+            Some(max) => passwords.with_max_concurrent(max),
+            None => passwords,
+        })
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
-    /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) of `password`.
+    /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) of `password`. The
+    /// error is [`Busy`] (downcast it) when the queue is full.
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
         let params = self.params.clone();
         let password = password.clone();
-        let permit = self.permits.clone().acquire_owned().await?;
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit; // held until the hash is done
             let salt = SaltString::generate(&mut OsRng);
@@ -102,16 +158,13 @@ impl Passwords {
         .await?
     }
 
-    /// Checks `password` against the PHC string `stored`.
-    pub async fn verify(&self, password: &SecretString, stored: &str) -> Verified {
+    /// Checks `password` against the PHC string `stored`; [`Busy`] when the queue is full.
+    pub async fn verify(&self, password: &SecretString, stored: &str) -> Result<Verified, Busy> {
         let params = self.params.clone();
         let password = password.clone();
         let stored = stored.to_owned();
-        // The semaphore is never closed, so `acquire` cannot fail.
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            return Verified::No;
-        };
-        tokio::task::spawn_blocking(move || {
+        let permit = self.permit().await?;
+        Ok(tokio::task::spawn_blocking(move || {
             let _permit = permit; // held until the verification is done
             let Ok(hash) = PasswordHash::new(&stored) else {
                 tracing::error!("a stored password hash is not a PHC string");
@@ -138,11 +191,12 @@ impl Passwords {
             }
         })
         .await
-        .unwrap_or(Verified::No)
+        .unwrap_or(Verified::No))
     }
 
-    /// Burns the time of one verification, for a login with an unknown email.
-    pub async fn verify_dummy(&self, password: &SecretString) {
+    /// Burns the time of one verification, for a login with an unknown email; [`Busy`]
+    /// exactly when a real verification would be.
+    pub async fn verify_dummy(&self, password: &SecretString) -> Result<(), Busy> {
         let dummy = self
             .dummy
             .get_or_try_init(|| async {
@@ -150,8 +204,10 @@ impl Passwords {
                 self.hash(&random).await
             })
             .await;
-        if let Ok(dummy) = dummy {
-            let _ = self.verify(password, dummy).await;
+        match dummy {
+            Ok(dummy) => self.verify(password, dummy).await.map(|_| ()),
+            Err(err) if err.downcast_ref::<Busy>().is_some() => Err(Busy),
+            Err(_) => Ok(()),
         }
     }
 }
@@ -170,12 +226,12 @@ mod tests {
         let secret = SecretString::from("correct horse");
         let hash = passwords.hash(&secret).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{hash}");
-        assert_eq!(passwords.verify(&secret, &hash).await, Verified::Yes);
+        assert_eq!(passwords.verify(&secret, &hash).await, Ok(Verified::Yes));
         assert_eq!(
             passwords
                 .verify(&SecretString::from("wrong horse"), &hash)
                 .await,
-            Verified::No
+            Ok(Verified::No)
         );
         // Same password, new salt: a different hash.
         assert_ne!(passwords.hash(&secret).await.unwrap(), hash);
@@ -185,7 +241,10 @@ mod tests {
     async fn a_hash_with_old_parameters_verifies_and_asks_for_a_rehash() {
         let secret = SecretString::from("correct horse");
         let old = cheap(1).hash(&secret).await.unwrap();
-        assert_eq!(cheap(2).verify(&secret, &old).await, Verified::YesRehash);
+        assert_eq!(
+            cheap(2).verify(&secret, &old).await,
+            Ok(Verified::YesRehash)
+        );
     }
 
     #[tokio::test]
@@ -204,8 +263,38 @@ mod tests {
 
         drop(slot);
         assert!(hashing.await.is_ok());
-        assert_eq!(verifying.await, Verified::Yes);
+        assert_eq!(verifying.await, Ok(Verified::Yes));
         assert_eq!(passwords.permits.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn beyond_the_queue_calls_fail_fast_with_busy() {
+        use futures_util::FutureExt;
+        let passwords = cheap(1).with_max_concurrent(1).with_max_queued(1);
+        let secret = SecretString::from("correct horse");
+        let stored = passwords.hash(&secret).await.unwrap();
+
+        let slot = passwords.permits.clone().acquire_owned().await.unwrap();
+        // One waits in the queue…
+        let mut queued = Box::pin(passwords.verify(&secret, &stored));
+        assert!(queued.as_mut().now_or_never().is_none());
+        // …the next is refused at once.
+        assert_eq!(
+            passwords.verify(&secret, &stored).now_or_never(),
+            Some(Err(Busy))
+        );
+        let refused = passwords.hash(&secret).now_or_never().expect("at once");
+        assert!(refused.unwrap_err().downcast_ref::<Busy>().is_some());
+        assert_eq!(
+            passwords.verify_dummy(&secret).now_or_never(),
+            Some(Err(Busy))
+        );
+
+        drop(slot);
+        assert_eq!(queued.await, Ok(Verified::Yes));
+        // The queue is empty again.
+        assert_eq!(passwords.waiting.load(Ordering::Acquire), 0);
+        assert_eq!(passwords.verify(&secret, &stored).await, Ok(Verified::Yes));
     }
 
     #[tokio::test]
@@ -213,7 +302,7 @@ mod tests {
         let secret = SecretString::from("correct horse");
         assert_eq!(
             cheap(1).verify(&secret, "not a phc string").await,
-            Verified::No
+            Ok(Verified::No)
         );
     }
 }

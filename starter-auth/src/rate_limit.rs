@@ -3,12 +3,17 @@
 //! The client IP is the TCP peer, unless the peer is one of `auth.trusted_proxies`: only
 //! then is `X-Forwarded-For` read, right to left, skipping trusted hops, and the first
 //! untrusted address is the client. Anyone can write `X-Forwarded-For`; only a proxy you
-//! run appends a true entry to it, and it appends on the right.
+//! run appends a true entry to it, and it appends on the right. An IPv6 client is keyed
+//! by its `auth.rate_limit.ipv6_prefix` (/64 by default): one subscriber usually holds a
+//! whole /64 and could otherwise take a fresh quota per address.
+//!
+//! [`FailureLimiter`] counts failed logins per account, whatever the address.
 
 use std::{
-    net::{IpAddr, SocketAddr},
-    sync::{Arc, Weak},
-    time::Duration,
+    collections::HashMap,
+    net::{IpAddr, Ipv6Addr, SocketAddr},
+    sync::{Arc, Mutex, Weak},
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -30,12 +35,34 @@ use crate::settings::Quota;
 #[derive(Debug, Clone)]
 pub struct ClientIp {
     trusted: Arc<[IpNet]>,
+    ipv6_prefix: u8,
 }
 
 impl ClientIp {
+    /// IPv6 clients keyed by /64 unless [`ClientIp::with_ipv6_prefix`] says otherwise.
     pub fn new(trusted_proxies: &[IpNet]) -> Self {
         Self {
             trusted: trusted_proxies.into(),
+            ipv6_prefix: 64,
+        }
+    }
+
+    /// Keys IPv6 clients by their first `bits` bits (clamped to 0..=128).
+    pub fn with_ipv6_prefix(mut self, bits: u8) -> Self {
+        self.ipv6_prefix = bits.min(128);
+        self
+    }
+
+    /// The rate-limit key of a client address: IPv4 as is, IPv6 cut to the prefix.
+    pub fn key(&self, client: IpAddr) -> IpAddr {
+        match client {
+            IpAddr::V4(_) => client,
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.ipv6_prefix))
+                    .unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
         }
     }
 
@@ -59,7 +86,7 @@ impl ClientIp {
         let mut client = peer;
         for hop in hops.iter().rev() {
             // An unreadable entry ends the chain: what lies left of it cannot be trusted.
-            let Ok(ip) = hop.parse::<IpAddr>() else { break };
+            let Some(ip) = parse_hop(hop) else { break };
             client = ip.to_canonical();
             if !self.is_trusted(client) {
                 break;
@@ -67,6 +94,22 @@ impl ClientIp {
         }
         client
     }
+}
+
+/// One `X-Forwarded-For` entry: `ip`, `ip:port` (IPv4), `[v6]` or `[v6]:port`. Some
+/// proxies append the client's port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = hop.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    // `[v6]` without a port.
+    hop.strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(IpAddr::V6)
 }
 
 impl KeyExtractor for ClientIp {
@@ -78,7 +121,92 @@ impl KeyExtractor for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(self.resolve(peer, request.headers()))
+        Ok(self.key(self.resolve(peer, request.headers())))
+    }
+}
+
+/// Failed logins per account (the key is the normalised email, whether or not an account
+/// has it, so the answer tells nothing about existence): a token bucket per key that
+/// only failures drain. Checking does not drain it, so a client that stays under the
+/// quota is never limited by its successes.
+pub struct FailureLimiter {
+    burst: f64,
+    /// Seconds for one failure to be forgiven.
+    replenish: f64,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Above this many tracked keys, the full buckets are dropped before adding one.
+const FAILURE_KEYS_SOFT_CAP: usize = 10_000;
+
+impl FailureLimiter {
+    pub fn new(quota: Quota) -> Self {
+        Self {
+            burst: f64::from(quota.burst.max(1)),
+            replenish: quota.replenish_secs.as_secs_f64().max(f64::MIN_POSITIVE),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn refilled(&self, bucket: Bucket, now: Instant) -> f64 {
+        let earned = now.duration_since(bucket.at).as_secs_f64() / self.replenish;
+        (bucket.tokens + earned).min(self.burst)
+    }
+
+    /// `Err(wait)` while `key` has no failure left: the wait until it has one.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(bucket) = buckets.get(key) else {
+            return Ok(());
+        };
+        let tokens = self.refilled(*bucket, now);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) * self.replenish))
+        }
+    }
+
+    /// Records a failed login for `key`.
+    pub fn fail(&self, key: &str) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= FAILURE_KEYS_SOFT_CAP && !buckets.contains_key(key) {
+            buckets.retain(|_, b| self.refilled(*b, now) < self.burst);
+        }
+        let tokens = buckets
+            .get(key)
+            .map_or(self.burst, |b| self.refilled(*b, now));
+        buckets.insert(
+            key.to_owned(),
+            Bucket {
+                tokens: (tokens - 1.0).max(0.0),
+                at: now,
+            },
+        );
+    }
+
+    /// Forgets the keys that are back to a full bucket.
+    pub fn retain_recent(&self) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.retain(|_, b| self.refilled(*b, now) < self.burst);
+    }
+
+    /// How many keys are tracked.
+    pub fn len(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -197,6 +325,79 @@ mod tests {
             resolver.resolve(ip("10.0.0.2"), &headers(&["1.2.3.4, junk, 10.0.0.9"])),
             ip("10.0.0.9")
         );
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_and_brackets_parse() {
+        let resolver = ClientIp::new(&["10.0.0.0/8".parse().unwrap()]);
+        for (entry, client) in [
+            ("1.2.3.4:5678", "1.2.3.4"),
+            ("[2001:db8::7]:443", "2001:db8::7"),
+            ("[2001:db8::7]", "2001:db8::7"),
+            ("2001:db8::7", "2001:db8::7"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
+        ] {
+            assert_eq!(
+                resolver.resolve(ip("10.0.0.2"), &headers(&[entry])),
+                ip(client),
+                "{entry}"
+            );
+        }
+        // A trusted hop with a port is still skipped.
+        assert_eq!(
+            resolver.resolve(ip("10.0.0.2"), &headers(&["1.2.3.4:1, 10.0.0.7:8080"])),
+            ip("1.2.3.4")
+        );
+        // Still garbage: a port without brackets on IPv6, a bad port.
+        for junk in ["2001:db8::7:443x", "1.2.3.4:99999", "[1.2.3.4]:80"] {
+            assert_eq!(
+                resolver.resolve(ip("10.0.0.2"), &headers(&[junk])),
+                ip("10.0.0.2"),
+                "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_prefix() {
+        let resolver = ClientIp::new(&[]);
+        assert_eq!(
+            resolver.key(ip("2001:db8:1:2:aaaa::1")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            resolver.key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(resolver.key(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(resolver.key(ip("192.0.2.1")), ip("192.0.2.1"));
+        let exact = ClientIp::new(&[]).with_ipv6_prefix(128);
+        assert_eq!(exact.key(ip("2001:db8::1")), ip("2001:db8::1"));
+        let wide = ClientIp::new(&[]).with_ipv6_prefix(48);
+        assert_eq!(wide.key(ip("2001:db8:1:ffff::1")), ip("2001:db8:1::"));
+    }
+
+    #[test]
+    fn failures_drain_the_account_bucket_and_refill() {
+        let limiter = FailureLimiter::new(Quota {
+            burst: 2,
+            replenish_secs: Duration::from_millis(200),
+        });
+        assert!(limiter.check("a@x.io").is_ok());
+        limiter.fail("a@x.io");
+        assert!(limiter.check("a@x.io").is_ok());
+        limiter.fail("a@x.io");
+        let wait = limiter.check("a@x.io").expect_err("limited");
+        assert!(wait <= Duration::from_millis(200), "{wait:?}");
+        assert!(
+            limiter.check("b@x.io").is_ok(),
+            "another key is not limited"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(limiter.check("a@x.io").is_ok());
+        std::thread::sleep(Duration::from_millis(250));
+        limiter.retain_recent();
+        assert!(limiter.is_empty());
     }
 
     #[test]

@@ -3,10 +3,29 @@
 //! ```text
 //! POST /auth/register    {email, password}           201 {id, email, roles}
 //! POST /auth/login       JSON {email, password}, or form username + password (OAuth2
-//!                        password flow)              200 {access_token, token_type, expires_in}
-//!                                                    + cookies refresh_token, csrf_token
+//!                        password flow)              200 {access_token, token_type, expires_in,
+//!                                                    csrf_token} + cookies refresh_token, csrf_token
+//!                                                    403 origin_not_allowed: see below
 //! POST /auth/refresh     cookies + X-CSRF-Token      200 as login, cookies rotated
 //! POST /auth/logout      cookies + X-CSRF-Token      204, cookies cleared
+//! ```
+//!
+//! CSRF on refresh and logout: `X-CSRF-Token` must be the session's CSRF token, which
+//! login and refresh return both as the `csrf_token` cookie and as `csrf_token` in the
+//! body (the same value). It is derived from the refresh token
+//! ([`crate::tokens::csrf_token_for`]), so the header alone is enough: a client that keeps
+//! the body's value (say, in memory) may send only the `refresh_token` cookie. The classic
+//! double submit (the `csrf_token` cookie equal to the header) is accepted too. A
+//! cross-site page can make the browser send the cookies, but can read neither the cookie
+//! nor the body to set the header.
+//!
+//! Login CSRF: a login carrying `Origin` must come from an origin given to
+//! [`AuthService::with_allowed_origins`] (pass `cors.allowed_origins`) or from the
+//! server's own origin; one without `Origin` but with `Sec-Fetch-Site: cross-site` is
+//! refused too. Otherwise 403 `origin_not_allowed`. Clients that are not browsers send
+//! neither header and are not affected.
+//!
+//! ```text
 //! POST /auth/logout-all  Bearer                      204, every session of the user ended
 //! GET  /me               Bearer                      200 {id, email, roles}
 //! ```
@@ -34,7 +53,7 @@ use crate::{
     rate_limit::{self, ClientIp},
     service::{AuthService, Session, invalid_refresh_token},
     store::User,
-    tokens::constant_time_eq,
+    tokens::{constant_time_eq, csrf_token_for},
 };
 
 /// Cookie of the refresh token: HttpOnly, only sent to `/auth`.
@@ -74,6 +93,9 @@ pub struct TokenOut {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    /// The value `X-CSRF-Token` must carry on refresh and logout (also the `csrf_token`
+    /// cookie).
+    pub csrf_token: String,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +125,8 @@ pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
 /// `App::new(..).merge(starter_auth::router(service))`.
 pub fn router(service: AuthService) -> Router {
     let limits = &service.settings().rate_limit;
-    let client_ip = ClientIp::new(&service.settings().trusted_proxies);
+    let client_ip =
+        ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(limits.ipv6_prefix);
     Router::new()
         .route(
             "/auth/register",
@@ -138,9 +161,35 @@ async fn login(
     jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    check_login_origin(&service, &headers)?;
     let (email, password) = read_credentials(&headers, &body)?;
     let session = service.login(&email, &password).await?;
     Ok(session_response(&service, jar, session))
+}
+
+/// Login CSRF: a browser login from an origin that is not allowed is 403
+/// `origin_not_allowed` (see [`crate::service::LoginOrigins`]).
+fn check_login_origin(service: &AuthService, headers: &HeaderMap) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let origin = match headers.get(header::ORIGIN) {
+        // An Origin that is not text is not an allowed one.
+        Some(value) => Some(value.to_str().unwrap_or("null")),
+        None => None,
+    };
+    if service
+        .login_origins()
+        .allows(origin, text("sec-fetch-site"), text(header::HOST.as_str()))
+    {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(
+        "browser logins are only accepted from the origins in cors.allowed_origins",
+    )
+    .with_code("origin_not_allowed"))
 }
 
 /// JSON `{email, password}` or the OAuth2 form `username` + `password`.
@@ -226,18 +275,25 @@ async fn me(user: AuthUser) -> axum::Json<UserOut> {
     })
 }
 
-/// Double-submit check: the `X-CSRF-Token` header must equal the `csrf_token` cookie. A
-/// cross-site page can make the browser send the cookies, but cannot read them to set
-/// the header.
+/// The CSRF check of the cookie routes: the `X-CSRF-Token` header must be the CSRF token
+/// of the `refresh_token` cookie sent ([`csrf_token_for`]), or equal the `csrf_token`
+/// cookie (double submit). A cross-site page can make the browser send the cookies, but
+/// cannot read the token to set the header.
 fn check_csrf(headers: &HeaderMap, jar: &CookieJar) -> Result<(), ApiError> {
-    let cookie = jar.get(CSRF_COOKIE).map(|c| c.value()).unwrap_or_default();
     let header = headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if cookie.is_empty() || !constant_time_eq(cookie, header) {
+    let cookie = jar.get(CSRF_COOKIE).map(|c| c.value()).unwrap_or_default();
+    let refresh = jar
+        .get(REFRESH_COOKIE)
+        .map(|c| c.value())
+        .unwrap_or_default();
+    let bound = !refresh.is_empty() && constant_time_eq(&csrf_token_for(refresh), header);
+    let double_submit = !cookie.is_empty() && constant_time_eq(cookie, header);
+    if header.is_empty() || !(bound || double_submit) {
         return Err(ApiError::forbidden(
-            "the X-CSRF-Token header must equal the csrf_token cookie",
+            "the X-CSRF-Token header must be the session's csrf_token (cookie or login body)",
         )
         .with_code("csrf_failed"));
     }
@@ -256,7 +312,7 @@ fn session_response(service: &AuthService, jar: CookieJar, session: Session) -> 
     .path(REFRESH_COOKIE_PATH)
     .secure(service.secure_cookies())
     .max_age(max_age);
-    let csrf = Cookie::build((CSRF_COOKIE, session.csrf_token))
+    let csrf = Cookie::build((CSRF_COOKIE, session.csrf_token.clone()))
         .http_only(false)
         .same_site(SameSite::Strict)
         .path("/")
@@ -266,6 +322,7 @@ fn session_response(service: &AuthService, jar: CookieJar, session: Session) -> 
         access_token: session.access_token,
         token_type: "bearer",
         expires_in: session.expires_in,
+        csrf_token: session.csrf_token,
     };
     (
         // Tokens must not be cached anywhere (RFC 6749 §5.1).

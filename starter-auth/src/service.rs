@@ -10,15 +10,18 @@ use starter_core::{ApiError, FieldError, config::Profile};
 
 use crate::{
     jwt::Jwt,
-    password::{Passwords, Verified},
+    password::{Busy, Passwords, Verified},
+    rate_limit::FailureLimiter,
     settings::AuthSettings,
     store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
-    tokens::{hash_token, random_token},
+    tokens::{csrf_token_for, hash_token, random_token},
 };
 
 /// Password length bounds, in characters (not bytes).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The longest email accepted, in bytes (RFC 5321's path limit, less the brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// Role every new account gets.
 pub const USER_ROLE: &str = "user";
@@ -31,6 +34,8 @@ pub struct Session {
     pub expires_in: u64,
     /// Raw refresh token, for the cookie only; the database has its hash.
     pub refresh_token: SecretString,
+    /// [`csrf_token_for`] the refresh token: the `csrf_token` cookie and the body's
+    /// `csrf_token`.
     pub csrf_token: String,
 }
 
@@ -45,6 +50,24 @@ fn invalid_credentials() -> ApiError {
 pub fn invalid_refresh_token() -> ApiError {
     ApiError::unauthorized("the refresh token is missing, expired or revoked; log in again")
         .with_code("invalid_refresh_token")
+}
+
+/// 503 with `Retry-After: 1`: every hashing slot is busy and the queue is full.
+pub fn hashing_busy() -> ApiError {
+    ApiError::unavailable("the server is busy checking passwords; retry in a moment")
+        .with_code("hashing_busy")
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        )
+}
+
+fn hash_error(err: anyhow::Error) -> ApiError {
+    if err.downcast_ref::<Busy>().is_some() {
+        hashing_busy()
+    } else {
+        ApiError::internal(err)
+    }
 }
 
 /// Trims and lowercases an email, so `A@x.io ` and `a@x.io` are one account.
@@ -89,6 +112,70 @@ pub fn validate_credentials(email: &str, password: &str) -> Result<(), ApiError>
 #[derive(Clone)]
 pub struct AuthService {
     inner: Arc<Inner>,
+    login_origins: LoginOrigins,
+}
+
+/// The browser origins `POST /auth/login` accepts (login CSRF: a cross-site page must not
+/// log the visitor in to an account of the attacker's). A login carrying `Origin` must
+/// come from one of these, or from the server's own origin (`Origin` naming the `Host`
+/// the request was sent to); one without `Origin` is refused only when it says
+/// `Sec-Fetch-Site: cross-site`. Clients that are not browsers (curl, apps) send neither
+/// and are not affected. Empty (the default): same-origin browser logins only.
+#[derive(Debug, Clone, Default)]
+pub struct LoginOrigins {
+    allowed: Arc<[String]>,
+    any: bool,
+}
+
+impl LoginOrigins {
+    /// From a list like `cors.allowed_origins`: exact origins (`https://app.example.com`);
+    /// `*` allows every origin.
+    pub fn new<I, S>(origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut any = false;
+        let mut allowed = Vec::new();
+        for origin in origins {
+            let origin = origin.as_ref().trim();
+            if origin == "*" {
+                any = true;
+            } else if !origin.is_empty() {
+                allowed.push(origin.trim_end_matches('/').to_ascii_lowercase());
+            }
+        }
+        Self {
+            allowed: allowed.into(),
+            any,
+        }
+    }
+
+    /// Whether a login request with this `Origin` (if any), `Sec-Fetch-Site` (if any) and
+    /// `Host` (if any) may proceed.
+    pub fn allows(
+        &self,
+        origin: Option<&str>,
+        fetch_site: Option<&str>,
+        host: Option<&str>,
+    ) -> bool {
+        let Some(origin) = origin else {
+            return !fetch_site.is_some_and(|site| site.trim().eq_ignore_ascii_case("cross-site"));
+        };
+        let origin = origin.trim().to_ascii_lowercase();
+        // `null`: an opaque origin (sandboxed frame, data: URL…), never one of ours.
+        if origin == "null" || origin.is_empty() {
+            return false;
+        }
+        if self.any || self.allowed.contains(&origin) {
+            return true;
+        }
+        // Same origin: the authority of `Origin` is the `Host` the browser sent to.
+        let authority = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
+        matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h.trim()))
+    }
 }
 
 struct Inner {
@@ -97,6 +184,9 @@ struct Inner {
     users: Arc<dyn UserStore>,
     refresh: Arc<dyn RefreshStore>,
     refresh_ttl: Duration,
+    session_max_age: Duration,
+    /// Failed logins per normalised email.
+    failures: FailureLimiter,
     secure_cookies: bool,
     settings: AuthSettings,
 }
@@ -109,12 +199,15 @@ impl AuthService {
         refresh: Arc<dyn RefreshStore>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
+            login_origins: LoginOrigins::default(),
             inner: Arc::new(Inner {
                 jwt: Jwt::from_settings(settings)?,
                 passwords: Passwords::from_settings(settings)?,
                 users,
                 refresh,
                 refresh_ttl: settings.refresh_ttl,
+                session_max_age: settings.session_max_age,
+                failures: FailureLimiter::new(settings.rate_limit.login_account),
                 secure_cookies: settings.secure_cookies(profile),
                 settings: settings.clone(),
             }),
@@ -135,6 +228,22 @@ impl AuthService {
             Arc::new(crate::mongo::MongoUserStore::new(mongo)),
             Arc::new(crate::mongo::MongoRefreshStore::new(mongo)),
         )
+    }
+
+    /// Lets browser logins come from `origins` (pass `cors.allowed_origins`, the origins
+    /// of your front ends); see [`LoginOrigins`]. Without it only same-origin browser
+    /// logins pass.
+    pub fn with_allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.login_origins = LoginOrigins::new(origins);
+        self
+    }
+
+    pub fn login_origins(&self) -> &LoginOrigins {
+        &self.login_origins
     }
 
     pub fn jwt(&self) -> &Jwt {
@@ -177,7 +286,7 @@ impl AuthService {
             .passwords
             .hash(password)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(hash_error)?;
         let created = self
             .inner
             .users
@@ -198,12 +307,28 @@ impl AuthService {
     }
 
     /// Checks the credentials and opens a new session (a new refresh-token family).
-    /// Every failure is the same 401, in about the same time.
+    /// Every failure is the same 401, in about the same time. An email over
+    /// [`MAX_EMAIL_BYTES`] or a password over [`MAX_PASSWORD_CHARS`] (neither can belong to
+    /// an account) gets that 401 at once, without hashing anything.
     pub async fn login(&self, email: &str, password: &SecretString) -> Result<Session, ApiError> {
         let email = normalize_email(email);
+        if email.len() > MAX_EMAIL_BYTES
+            || password.expose_secret().chars().count() > MAX_PASSWORD_CHARS
+        {
+            return Err(invalid_credentials());
+        }
+        // Per account, from any address: the same 429 whether the account exists or not.
+        if let Err(wait) = self.inner.failures.check(&email) {
+            return Err(ApiError::too_many_requests(wait.as_secs() + 1));
+        }
         let user = self.inner.users.by_email(&email).await?;
         let Some(user) = user else {
-            self.inner.passwords.verify_dummy(password).await;
+            self.inner
+                .passwords
+                .verify_dummy(password)
+                .await
+                .map_err(|Busy| hashing_busy())?;
+            self.inner.failures.fail(&email);
             return Err(invalid_credentials());
         };
         match self
@@ -211,8 +336,12 @@ impl AuthService {
             .passwords
             .verify(password, &user.password_hash)
             .await
+            .map_err(|Busy| hashing_busy())?
         {
-            Verified::No => return Err(invalid_credentials()),
+            Verified::No => {
+                self.inner.failures.fail(&email);
+                return Err(invalid_credentials());
+            }
             Verified::Yes => {}
             Verified::YesRehash => {
                 // The cost parameters changed since this hash was made: upgrade it now,
@@ -230,11 +359,19 @@ impl AuthService {
                 }
             }
         }
-        self.open_session(&user, random_token()).await
+        self.open_session(&user, random_token(), SystemTime::now())
+            .await
     }
 
-    /// Issues an access token and a refresh token in `family_id`.
-    async fn open_session(&self, user: &User, family_id: String) -> Result<Session, ApiError> {
+    /// Issues an access token and a refresh token in `family_id`, which a login started at
+    /// `family_started_at`. The refresh token lives `auth.refresh_ttl`, but never past the
+    /// family's `auth.session_max_age`.
+    async fn open_session(
+        &self,
+        user: &User,
+        family_id: String,
+        family_started_at: SystemTime,
+    ) -> Result<Session, ApiError> {
         let access_token = self
             .inner
             .jwt
@@ -247,14 +384,15 @@ impl AuthService {
                 token_hash: hash_token(&refresh_token),
                 user_id: user.id.clone(),
                 family_id,
-                expires_at: SystemTime::now() + self.inner.refresh_ttl,
+                expires_at: self.refresh_expiry(family_started_at),
+                family_started_at,
             })
             .await?;
         Ok(Session {
             access_token,
             expires_in: self.inner.jwt.ttl().as_secs(),
+            csrf_token: csrf_token_for(&refresh_token),
             refresh_token: SecretString::from(refresh_token),
-            csrf_token: random_token(),
         })
     }
 
@@ -275,7 +413,13 @@ impl AuthService {
             }
             Rotation::Unknown => return Err(invalid_refresh_token()),
         };
-        if record.expires_at <= SystemTime::now() {
+        let now = SystemTime::now();
+        if record.expires_at <= now {
+            return Err(invalid_refresh_token());
+        }
+        if self.session_end(record.family_started_at) <= now {
+            // The login is older than `auth.session_max_age`: the family ends here.
+            self.inner.refresh.revoke_family(&record.family_id).await?;
             return Err(invalid_refresh_token());
         }
         // Roles are read again, so a change (or a deleted account) shows at the next refresh.
@@ -283,7 +427,23 @@ impl AuthService {
             self.inner.refresh.revoke_family(&record.family_id).await?;
             return Err(invalid_refresh_token());
         };
-        self.open_session(&user, record.family_id).await
+        self.open_session(&user, record.family_id, record.family_started_at)
+            .await
+    }
+
+    /// When a family started at `started` stops being refreshable (saturating: the
+    /// settings bound the durations, this only guards against an odd stored date).
+    fn session_end(&self, started: SystemTime) -> SystemTime {
+        started
+            .checked_add(self.inner.session_max_age)
+            .unwrap_or(started)
+    }
+
+    /// The expiry of a refresh token issued now in a family started at `started`.
+    fn refresh_expiry(&self, started: SystemTime) -> SystemTime {
+        let now = SystemTime::now();
+        let by_ttl = now.checked_add(self.inner.refresh_ttl).unwrap_or(now);
+        by_ttl.min(self.session_end(started))
     }
 
     /// Revokes the family of `refresh_token` (unknown tokens are ignored: logging out
@@ -306,11 +466,14 @@ impl AuthService {
         self.inner
             .passwords
             .verify_dummy(&SecretString::from(random_token()))
-            .await;
+            .await
+            .ok();
     }
 
     /// Creates the admin from `auth.seed_admin` if both keys are set. Idempotent: an
-    /// existing account keeps its password and only gains the `admin` role.
+    /// existing account whose password is the seed password gains the `admin` role (if it
+    /// lacks it); an existing account with another password is an error (start-up stops),
+    /// since whoever registered the address first would otherwise become admin.
     pub async fn seed_admin(&self) -> anyhow::Result<()> {
         let (Some(email), Some(password)) = (
             &self.inner.settings.seed_admin.email,
@@ -330,6 +493,23 @@ impl AuthService {
             .map_err(|e| as_error(e.into()))?
         {
             Some(user) => {
+                // Whoever registered the seed address first must not become admin: the
+                // existing account is only promoted when it is the operator's (its hash
+                // verifies against the seed password).
+                if self
+                    .inner
+                    .passwords
+                    .verify(password, &user.password_hash)
+                    .await?
+                    == Verified::No
+                {
+                    anyhow::bail!(
+                        "auth.seed_admin.email names an existing account whose password is not \
+                         auth.seed_admin.password; refusing to make it an admin (someone else \
+                         may have registered that address). Use another seed address, or set \
+                         that account's password as APP_AUTH__SEED_ADMIN__PASSWORD"
+                    );
+                }
                 if !user.roles.iter().any(|r| r == ADMIN_ROLE) {
                     self.inner
                         .users
@@ -358,5 +538,41 @@ impl AuthService {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_origins() {
+        let origins = LoginOrigins::new(["http://localhost:5173", "https://App.example.com/"]);
+        let host = Some("api.example.com");
+        for ok in [
+            "http://localhost:5173",
+            "https://app.example.com",
+            "https://api.example.com",
+        ] {
+            assert!(origins.allows(Some(ok), Some("cross-site"), host), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "null",
+            "http://localhost:5174",
+            "https://app.example.com.evil.example",
+            "",
+        ] {
+            assert!(!origins.allows(Some(bad), None, host), "{bad}");
+        }
+        assert!(origins.allows(None, None, host));
+        assert!(origins.allows(None, Some("same-origin"), host));
+        assert!(origins.allows(None, Some("none"), None));
+        assert!(!origins.allows(None, Some("cross-site"), host));
+        // Nothing configured: same origin only.
+        let none = LoginOrigins::default();
+        assert!(!none.allows(Some("http://localhost:5173"), None, host));
+        assert!(none.allows(Some("https://api.example.com"), None, host));
+        assert!(LoginOrigins::new(["*"]).allows(Some("https://evil.example"), None, host));
     }
 }

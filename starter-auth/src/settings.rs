@@ -14,6 +14,13 @@ pub const DEV_JWT_SECRET: &str = "dev-only-jwt-secret-change-me-0123456789";
 /// The shortest HS256 secret accepted in any profile (RFC 7518 §3.2: at least the hash size).
 pub const MIN_HS256_SECRET_LEN: usize = 32;
 
+/// The longest `auth.access_ttl`: access tokens cannot be revoked, so they stay short.
+pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(3600);
+/// The longest `auth.refresh_ttl` (90 days).
+pub const MAX_REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The longest `auth.session_max_age` (365 days).
+pub const MAX_SESSION_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Signing algorithm of access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum JwtAlgorithm {
@@ -56,7 +63,7 @@ impl Quota {
     }
 }
 
-/// Per-endpoint quotas, keyed by client IP.
+/// Per-endpoint quotas, keyed by client IP, and the failed logins allowed per account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
@@ -64,6 +71,13 @@ pub struct RateLimits {
     pub login: Quota,
     pub register: Quota,
     pub refresh: Quota,
+    /// Failed logins per account (the normalised email, whether or not it exists), from
+    /// any number of addresses: 10, then one more every 60 s. Over it, every login to that
+    /// email is 429 until the quota refills.
+    pub login_account: Quota,
+    /// IPv6 clients are keyed by this prefix (default /64, what one subscriber usually
+    /// gets), so one client cannot rotate through its own addresses. 32 to 128.
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimits {
@@ -72,6 +86,8 @@ impl Default for RateLimits {
             login: Quota::new(5, 12),
             register: Quota::new(5, 60),
             refresh: Quota::new(10, 6),
+            login_account: Quota::new(10, 60),
+            ipv6_prefix: 64,
         }
     }
 }
@@ -108,6 +124,10 @@ pub struct AuthSettings {
     /// one.
     #[serde(with = "secs_f64")]
     pub refresh_ttl: Duration,
+    /// How long one login's refresh-token family can be refreshed, rotations included
+    /// (seconds; default 30 days). After it, the user logs in again.
+    #[serde(with = "secs_f64")]
+    pub session_max_age: Duration,
     /// Clock skew tolerated on `exp`/`nbf` (seconds; at most 60).
     pub leeway: u64,
     /// `Secure` on the cookies. Unset: off in dev, on in stage/prod (which refuse `false`).
@@ -116,6 +136,11 @@ pub struct AuthSettings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Hashes running at once; unset: one less than the CPUs, at least one.
+    pub argon2_max_concurrent: Option<usize>,
+    /// Logins/registrations that may wait for a hashing slot; beyond them, 503 with
+    /// `Retry-After` at once (default 64).
+    pub argon2_max_queued: usize,
     pub rate_limit: RateLimits,
     /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies.
     pub trusted_proxies: Vec<IpNet>,
@@ -135,11 +160,14 @@ impl Default for AuthSettings {
             audience: "starter-api".into(),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
             leeway: 5,
             cookie_secure: None,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            argon2_max_concurrent: None,
+            argon2_max_queued: crate::password::DEFAULT_MAX_QUEUED,
             rate_limit: RateLimits::default(),
             trusted_proxies: Vec::new(),
             seed_admin: SeedAdmin::default(),
@@ -196,16 +224,24 @@ impl AuthSettings {
                     format!("kid `{}` is also the current jwt_kid", key.kid),
                 ));
             }
-            if let Some(secret) = &key.secret
-                && secret.expose_secret().len() < MIN_HS256_SECRET_LEN
-            {
-                return Err(invalid(
-                    "auth.jwt_previous_keys",
-                    format!(
-                        "the secret of kid `{}` is shorter than {MIN_HS256_SECRET_LEN} bytes",
-                        key.kid
-                    ),
-                ));
+            if let Some(secret) = &key.secret {
+                // The checks of the current key: a retired key still verifies tokens.
+                check_secret("auth.jwt_previous_keys", secret, &[DEV_JWT_SECRET], profile)
+                    .map_err(|e| match e {
+                        ConfigError::Invalid { key: name, reason } => {
+                            invalid(&name, format!("the secret of kid `{}`: {reason}", key.kid))
+                        }
+                        other => other,
+                    })?;
+                if secret.expose_secret().len() < MIN_HS256_SECRET_LEN {
+                    return Err(invalid(
+                        "auth.jwt_previous_keys",
+                        format!(
+                            "the secret of kid `{}` is shorter than {MIN_HS256_SECRET_LEN} bytes; set APP_AUTH__JWT_PREVIOUS_KEYS",
+                            key.kid
+                        ),
+                    ));
+                }
             }
         }
         if self.issuer.is_empty() {
@@ -214,18 +250,30 @@ impl AuthSettings {
         if self.audience.is_empty() {
             return Err(invalid("auth.audience", "must not be empty"));
         }
-        if self.access_ttl < Duration::from_secs(1)
-            || self.access_ttl > Duration::from_secs(24 * 3600)
-        {
+        if self.access_ttl < Duration::from_secs(1) || self.access_ttl > MAX_ACCESS_TTL {
             return Err(invalid(
                 "auth.access_ttl",
-                "must be between 1 s and 24 h (short-lived)",
+                "must be between 1 s and 1 h (3600 s): access tokens cannot be revoked; set APP_AUTH__ACCESS_TTL",
             ));
         }
         if self.refresh_ttl < self.access_ttl {
             return Err(invalid(
                 "auth.refresh_ttl",
-                "must not be shorter than auth.access_ttl",
+                "must not be shorter than auth.access_ttl; set APP_AUTH__REFRESH_TTL",
+            ));
+        }
+        if self.refresh_ttl > MAX_REFRESH_TTL {
+            return Err(invalid(
+                "auth.refresh_ttl",
+                "must be at most 90 days (7776000 s); set APP_AUTH__REFRESH_TTL",
+            ));
+        }
+        if self.session_max_age < Duration::from_secs(1)
+            || self.session_max_age > MAX_SESSION_MAX_AGE
+        {
+            return Err(invalid(
+                "auth.session_max_age",
+                "must be between 1 s and 365 days (31536000 s); set APP_AUTH__SESSION_MAX_AGE",
             ));
         }
         if self.leeway > 60 {
@@ -248,16 +296,35 @@ impl AuthSettings {
                 ),
             ));
         }
+        if self.argon2_max_concurrent == Some(0) {
+            return Err(invalid(
+                "auth.argon2_max_concurrent",
+                "must be at least 1 (or unset for the CPUs less one)",
+            ));
+        }
         crate::password::params(self)
             .map_err(|e| invalid("auth.argon2_memory_kib", e.to_string()))?;
         for (name, quota) in [
             ("auth.rate_limit.login", self.rate_limit.login),
             ("auth.rate_limit.register", self.rate_limit.register),
             ("auth.rate_limit.refresh", self.rate_limit.refresh),
+            (
+                "auth.rate_limit.login_account",
+                self.rate_limit.login_account,
+            ),
         ] {
             if quota.burst == 0 || quota.replenish_secs.is_zero() {
                 return Err(invalid(name, "burst and replenish_secs must be above 0"));
             }
+            if quota.replenish_secs > Duration::from_secs(24 * 3600) {
+                return Err(invalid(name, "replenish_secs must be at most one day"));
+            }
+        }
+        if !(32..=128).contains(&self.rate_limit.ipv6_prefix) {
+            return Err(invalid(
+                "auth.rate_limit.ipv6_prefix",
+                "must be between 32 and 128 (bits of an IPv6 address that name one client)",
+            ));
         }
         match (&self.seed_admin.email, &self.seed_admin.password) {
             (Some(_), None) => {
@@ -348,6 +415,83 @@ mod tests {
         };
         weak.check(Profile::Dev).unwrap();
         assert_eq!(refused_key(&weak, Profile::Prod), "auth.argon2_memory_kib");
+    }
+
+    fn refusal(settings: &AuthSettings, profile: Profile) -> String {
+        settings.check(profile).expect_err("a refusal").to_string()
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded_and_the_message_names_the_variable() {
+        let long_access = AuthSettings {
+            access_ttl: Duration::from_secs(3601),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&long_access, Profile::Dev), "auth.access_ttl");
+        assert!(refusal(&long_access, Profile::Dev).contains("APP_AUTH__ACCESS_TTL"));
+        AuthSettings {
+            access_ttl: Duration::from_secs(3600),
+            ..AuthSettings::default()
+        }
+        .check(Profile::Dev)
+        .unwrap();
+
+        let long_refresh = AuthSettings {
+            refresh_ttl: Duration::from_secs(90 * 24 * 3600 + 1),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&long_refresh, Profile::Dev), "auth.refresh_ttl");
+        assert!(refusal(&long_refresh, Profile::Dev).contains("APP_AUTH__REFRESH_TTL"));
+        // A value that would overflow `SystemTime` at login never gets that far.
+        let huge = AuthSettings {
+            refresh_ttl: Duration::from_secs(u64::MAX / 2),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&huge, Profile::Dev), "auth.refresh_ttl");
+
+        for bad in [Duration::ZERO, Duration::from_secs(366 * 24 * 3600)] {
+            let settings = AuthSettings {
+                session_max_age: bad,
+                ..AuthSettings::default()
+            };
+            assert_eq!(refused_key(&settings, Profile::Dev), "auth.session_max_age");
+        }
+        assert_eq!(
+            AuthSettings::default().session_max_age,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+    }
+
+    fn with_previous(secret: &str) -> AuthSettings {
+        AuthSettings {
+            jwt_previous_keys: vec![VerificationKey {
+                kid: "k0".into(),
+                secret: Some(SecretString::from(secret)),
+                public_key: None,
+            }],
+            ..strong()
+        }
+    }
+
+    #[test]
+    fn previous_keys_get_the_checks_of_the_current_key() {
+        let short = with_previous("too-short");
+        assert_eq!(refused_key(&short, Profile::Dev), "auth.jwt_previous_keys");
+        assert_eq!(refused_key(&short, Profile::Prod), "auth.jwt_previous_keys");
+        assert!(refusal(&short, Profile::Dev).contains("`k0`"));
+
+        let dev_secret = with_previous(DEV_JWT_SECRET);
+        dev_secret.check(Profile::Dev).unwrap();
+        for profile in [Profile::Stage, Profile::Prod] {
+            assert_eq!(refused_key(&dev_secret, profile), "auth.jwt_previous_keys");
+            let message = refusal(&dev_secret, profile);
+            assert!(message.contains("`k0`"), "{message}");
+            assert!(!message.contains(DEV_JWT_SECRET), "{message}");
+        }
+
+        with_previous("another-production-secret-of-forty-bytes-01")
+            .check(Profile::Prod)
+            .unwrap();
     }
 
     #[test]

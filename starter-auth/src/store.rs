@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use futures_util::future::BoxFuture;
 use starter_core::ApiError;
 
-/// A user account as the auth service sees it.
-#[derive(Debug, Clone)]
+/// A user account as the auth service sees it. `Debug` shows no password hash.
+#[derive(Clone)]
 pub struct User {
     /// Stable id (for Mongo: ObjectId hex). Becomes the token's `sub`.
     pub id: String,
@@ -19,12 +19,44 @@ pub struct User {
     pub roles: Vec<String>,
 }
 
-/// A user to create.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+/// A user to create. `Debug` shows no password hash.
+#[derive(Clone)]
 pub struct NewUser {
     pub email: String,
     pub password_hash: String,
     pub roles: Vec<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("roles", &self.roles)
+            .finish()
+    }
+}
+
+/// What `Debug` shows instead of a password hash.
+pub(crate) struct Redacted;
+
+pub(crate) const REDACTED: Redacted = Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// A store failure: the one case the service handles itself, or a ready HTTP error
@@ -71,6 +103,9 @@ pub struct RefreshRecord {
     /// Every token descending from one login shares this id.
     pub family_id: String,
     pub expires_at: SystemTime,
+    /// When the family's login happened (copied to every rotation): a family older than
+    /// `auth.session_max_age` cannot be refreshed.
+    pub family_started_at: SystemTime,
 }
 
 /// The result of presenting a refresh token.
@@ -96,4 +131,37 @@ pub trait RefreshStore: Send + Sync + 'static {
     fn revoke_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, StoreResult<()>>;
     /// The family of an active token, for logout (`None` if unknown or not active).
     fn family_of<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<String>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+
+    #[test]
+    fn debug_output_shows_no_password_hash() {
+        let user = User {
+            id: "64b7".into(),
+            email: "ann@example.com".into(),
+            password_hash: HASH.into(),
+            roles: vec!["user".into()],
+        };
+        let new = NewUser {
+            email: user.email.clone(),
+            password_hash: HASH.into(),
+            roles: user.roles.clone(),
+        };
+        for shown in [
+            format!("{user:?}"),
+            format!("{user:#?}"),
+            format!("{new:?}"),
+            format!("{:?}", Some(&user)),
+        ] {
+            assert!(!shown.contains("argon2"), "{shown}");
+            assert!(!shown.contains("c2FsdHNhbHRzYWx0"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+            assert!(shown.contains("ann@example.com"), "{shown}");
+        }
+    }
 }

@@ -27,6 +27,18 @@ pub fn hash_token(token: &str) -> String {
     hex
 }
 
+/// The CSRF token of a session: derived from its refresh token (base64url SHA-256 with a
+/// label of its own, so it is neither the token nor its stored hash). It is bound to that
+/// one refresh token, so `X-CSRF-Token` alone proves the caller read it (from the
+/// `csrf_token` cookie or the login/refresh body), even when the cookie is not sent; and
+/// knowing it reveals nothing of the refresh token.
+pub fn csrf_token_for(refresh_token: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"starter-auth csrf v1\0");
+    digest.update(refresh_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.finalize())
+}
+
 /// `a == b` in time that does not depend on where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -50,6 +62,17 @@ mod tests {
             hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_their_refresh_token() {
+        let refresh = random_token();
+        let csrf = csrf_token_for(&refresh);
+        assert_eq!(csrf, csrf_token_for(&refresh));
+        assert_ne!(csrf, csrf_token_for(&random_token()));
+        assert_ne!(csrf, refresh);
+        assert_ne!(csrf, hash_token(&refresh));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&csrf).unwrap().len(), 32);
     }
 
     #[test]

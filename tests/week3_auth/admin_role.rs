@@ -88,3 +88,73 @@ async fn seeding_again_on_restart_keeps_a_single_admin() {
     assert_eq!(users_with_email(&db, ADMIN_EMAIL).await.len(), 1);
     assert_eq!(all_docs(&db, "users").await.len(), 1);
 }
+
+/// The seed address, registered by someone else before the admin was configured.
+const SQUATTED: &str = "boss@example.com";
+
+fn seed_boss(password: &'static str) -> impl FnOnce(&mut Settings) {
+    move |settings: &mut Settings| {
+        settings.auth.seed_admin.email = Some(SQUATTED.to_owned());
+        settings.auth.seed_admin.password = Some(password.into());
+    }
+}
+
+#[tokio::test]
+async fn seeding_refuses_an_existing_account_with_another_password() {
+    let (server, db) = start().await;
+    register(&server, SQUATTED, PASSWORD).await;
+    stop(server).await;
+
+    let err = start_fails_on(&db, seed_boss(ADMIN_PASSWORD)).await;
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("auth.seed_admin.email"),
+        "the message names the key: {message}"
+    );
+    assert!(
+        message.contains("password"),
+        "the message says why: {message}"
+    );
+    assert!(
+        !message.contains(ADMIN_PASSWORD) && !message.contains(PASSWORD),
+        "no password in the message: {message}"
+    );
+
+    // The squatter did not become admin, in the database or in a token.
+    let users = users_with_email(&db, SQUATTED).await;
+    assert_eq!(users.len(), 1, "{users:?}");
+    let roles = users[0].get_array("roles").expect("roles");
+    assert!(!roles.contains(&Bson::String("admin".into())), "{users:?}");
+    let server = start_on(&db, |_| {}).await;
+    let session = login(&server, SQUATTED, PASSWORD).await;
+    let who = json_ok(me(&server, &session.access).await, StatusCode::OK).await;
+    assert_eq!(who["roles"], json!(["user"]), "{who}");
+    // Nor can the seed password log in to it.
+    unauthorized(
+        login_resp(&server, SQUATTED, ADMIN_PASSWORD).await,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn seeding_an_existing_account_with_the_seed_password_makes_it_admin_once() {
+    let (server, db) = start().await;
+    register(&server, SQUATTED, ADMIN_PASSWORD).await;
+    stop(server).await;
+
+    for _ in 0..2 {
+        let server = start_on(&db, seed_boss(ADMIN_PASSWORD)).await;
+        let session = login(&server, SQUATTED, ADMIN_PASSWORD).await;
+        let who = json_ok(me(&server, &session.access).await, StatusCode::OK).await;
+        let roles = who["roles"].as_array().expect("roles");
+        assert!(roles.contains(&json!("admin")), "{who}");
+        assert_eq!(
+            roles.iter().filter(|r| **r == json!("admin")).count(),
+            1,
+            "{who}"
+        );
+        stop(server).await;
+    }
+    assert_eq!(users_with_email(&db, SQUATTED).await.len(), 1);
+}

@@ -51,6 +51,8 @@ pub fn settings(db: &TestDb, change: impl FnOnce(&mut Settings)) -> Settings {
         login: Quota::new(1000, 1),
         register: Quota::new(1000, 1),
         refresh: Quota::new(1000, 1),
+        login_account: Quota::new(1000, 1),
+        ..RateLimits::default()
     };
     change(&mut settings);
     let profile = settings.core.profile;
@@ -76,6 +78,27 @@ pub async fn start_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> TestAp
         .await
         .expect("the app builds");
     TestApp::serve(app).await
+}
+
+/// Builds the app on `db` (as [`start_on`]) and serves it, expecting start-up to fail;
+/// returns the error `App::serve` ended with (what `main` would print before exiting).
+pub async fn start_fails_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> anyhow::Error {
+    let app = app::build(&settings(db, change))
+        .await
+        .expect("the app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let served = tokio::time::timeout(
+        crate::support::app::STARTUP_TIMEOUT,
+        app.serve(listener, std::future::pending()),
+    )
+    .await
+    .expect("start-up ended within the timeout");
+    match served {
+        Ok(()) => panic!("start-up succeeded; a refusal was expected"),
+        Err(err) => err,
+    }
 }
 
 /// Stops the app as a signal would, and waits until it has (shutdown hooks included).
@@ -318,7 +341,11 @@ pub async fn session_of(resp: Response) -> Session {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["access_token", "expires_in", "token_type"], "{body}");
+    assert_eq!(
+        keys,
+        ["access_token", "csrf_token", "expires_in", "token_type"],
+        "{body}"
+    );
     assert_eq!(body["token_type"], "bearer", "{body}");
     let access = body["access_token"]
         .as_str()
@@ -359,6 +386,10 @@ pub async fn session_of(resp: Response) -> Session {
     assert_eq!(csrf.attr("path"), Some("/"), "{}", csrf.raw);
     assert!(!csrf.has("secure"), "no Secure in dev: {}", csrf.raw);
     assert_ne!(refresh.value, csrf.value);
+    assert_eq!(
+        body["csrf_token"], csrf.value,
+        "the body's csrf_token is the cookie's"
+    );
 
     Session {
         access,

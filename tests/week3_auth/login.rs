@@ -155,3 +155,151 @@ async fn auth_routes_refuse_a_64_kib_body_with_413() {
     .await;
     assert_eq!(resp.status(), 401);
 }
+
+/// A login with `body` as JSON, timed around the request on a client that is already
+/// connected (so the time is the server's, not the handshake's).
+async fn timed_login(
+    http: &reqwest::Client,
+    server: &TestApp,
+    body: &Value,
+) -> (Response, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let resp = http
+        .post(server.url("/auth/login"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (resp, started.elapsed())
+}
+
+#[tokio::test]
+async fn overlong_credentials_get_the_same_401_without_hashing() {
+    // Costlier hashing than the default, so a hash shows plainly in the timing.
+    let (server, _db) = start_with(|s| s.auth.argon2_iterations = 8).await;
+    let address = email("overlong");
+    register(&server, &address, PASSWORD).await;
+    let http = client();
+    let (wrong, _) = timed_login(
+        &http,
+        &server,
+        &json!({ "email": address, "password": "wrong-password" }),
+    )
+    .await;
+    let wrong = unauthorized(wrong, "invalid_credentials").await;
+
+    let long_email = format!("{}@example.com", "a".repeat(250));
+    let cases = [
+        // 7,000 ASCII characters keep the JSON body under the 8 KiB limit of /auth.
+        json!({ "email": address, "password": "p".repeat(7000) }),
+        // One character over the longest password register accepts, the right one inside.
+        json!({ "email": address, "password": format!("{PASSWORD}{}", "x".repeat(129 - PASSWORD.len())) }),
+        json!({ "email": long_email, "password": PASSWORD }),
+    ];
+    for body in &cases {
+        // The fastest of three, so a busy machine does not fail the test; a hash at
+        // t = 8 costs far more than 50 ms every time.
+        let mut fastest = std::time::Duration::MAX;
+        for _ in 0..3 {
+            let (resp, took) = timed_login(&http, &server, body).await;
+            let problem = unauthorized(resp, "invalid_credentials").await;
+            assert_eq!(problem["detail"], wrong["detail"], "{problem}");
+            assert_eq!(problem["title"], wrong["title"], "{problem}");
+            fastest = fastest.min(took);
+        }
+        assert!(
+            fastest < std::time::Duration::from_millis(50),
+            "an overlong login took {fastest:?}: it was hashed"
+        );
+    }
+
+    // The same over the OAuth2 form.
+    let form = format!("username={address}&password={}", "p".repeat(7000));
+    unauthorized(
+        post_raw(
+            &server,
+            "/auth/login",
+            Some("application/x-www-form-urlencoded"),
+            &form,
+        )
+        .await,
+        "invalid_credentials",
+    )
+    .await;
+
+    // 10,000 characters do not fit the body limit: 413 before anything is read.
+    problem_status(
+        post_json(
+            &server,
+            "/auth/login",
+            &json!({ "email": address, "password": "p".repeat(10_000) }),
+        )
+        .await,
+        413,
+    )
+    .await;
+    // The account still logs in.
+    login(&server, &address, PASSWORD).await;
+}
+
+async fn form_login_with(server: &TestApp, address: &str, headers: &[(&str, &str)]) -> Response {
+    let mut req = client()
+        .post(server.url("/auth/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("username={address}&password={PASSWORD}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn browser_logins_only_come_from_allowed_origins() {
+    let (server, _db) = start().await;
+    let address = email("origin");
+    register(&server, &address, PASSWORD).await;
+
+    // A cross-site form post (login CSRF): refused before the credentials are looked at.
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        &[
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
+        // No Origin, but the browser says the request is cross-site.
+        &[("sec-fetch-site", "cross-site")][..],
+    ] {
+        let resp = form_login_with(&server, &address, headers).await;
+        assert!(set_cookies(&resp).is_empty(), "{headers:?}: no cookies");
+        assert_problem(resp, 403, "origin_not_allowed").await;
+    }
+    // JSON too.
+    assert_problem(
+        login_from(
+            &server,
+            &address,
+            PASSWORD,
+            &[("origin", "https://evil.example")],
+        )
+        .await,
+        403,
+        "origin_not_allowed",
+    )
+    .await;
+
+    // The Vue dev server (cors.allowed_origins in dev), the server's own origin, and
+    // clients that send no Origin (curl).
+    let own = server.base.clone();
+    for headers in [
+        &[
+            ("origin", "http://localhost:5173"),
+            ("sec-fetch-site", "cross-site"),
+        ][..],
+        &[("origin", own.as_str()), ("sec-fetch-site", "same-origin")][..],
+        &[("sec-fetch-site", "same-origin")][..],
+        &[][..],
+    ] {
+        session_of(form_login_with(&server, &address, headers).await).await;
+    }
+}

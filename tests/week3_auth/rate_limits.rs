@@ -1,6 +1,8 @@
 //! Per-IP rate limits of login, register and refresh, and `X-Forwarded-For` behind trusted
 //! proxies.
 
+use std::time::Instant;
+
 use starter::auth::settings::Quota;
 
 use crate::common::*;
@@ -135,4 +137,172 @@ async fn register_and_refresh_are_rate_limited_too() {
     let s = refresh(&server, &s).await;
     let s = refresh(&server, &s).await;
     assert_rate_limited(refresh_resp(&server, &s).await, 60).await;
+}
+
+#[tokio::test]
+async fn one_ipv6_slash_64_shares_one_quota() {
+    let (server, _db) = start_with(strict_login_behind_a_proxy).await;
+    let address = email("v6");
+    register(&server, &address, PASSWORD).await;
+    // 20 addresses of 2001:db8:1:2::/64, in the forms proxies write.
+    let clients: Vec<String> = (1..=20u32)
+        .map(|i| match i % 3 {
+            0 => format!("2001:db8:1:2:{i:x}::{i:x}"),
+            1 => format!("[2001:db8:1:2::{i:x}]:{}", 40000 + i),
+            _ => format!("[2001:db8:1:2:ffff:{i:x}:0:1]"),
+        })
+        .collect();
+    for (n, xff) in clients.iter().enumerate() {
+        let resp = login_from(
+            &server,
+            &address,
+            "wrong-password",
+            &[("x-forwarded-for", xff)],
+        )
+        .await;
+        if n < 3 {
+            unauthorized(resp, "invalid_credentials").await;
+        } else {
+            assert_rate_limited(resp, 60).await;
+        }
+    }
+    // The next /64 is another client.
+    session_of(
+        login_from(
+            &server,
+            &address,
+            PASSWORD,
+            &[("x-forwarded-for", "2001:db8:1:3::1")],
+        )
+        .await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_per_account_are_limited_from_any_address() {
+    let (server, _db) = start_with(|s| {
+        s.auth.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a CIDR")];
+        s.auth.rate_limit.login_account = Quota::new(5, 60);
+    })
+    .await;
+    let target = email("target");
+    let bystander = email("bystander");
+    let nobody = email("nobody");
+    register(&server, &target, PASSWORD).await;
+    register(&server, &bystander, PASSWORD).await;
+
+    let mut limited = Vec::new();
+    for account in [&target, &nobody] {
+        for i in 0..50u32 {
+            let xff = format!("198.51.{}.{}", i / 200, 1 + i % 200);
+            let resp = login_from(
+                &server,
+                account,
+                "wrong-password",
+                &[("x-forwarded-for", &xff)],
+            )
+            .await;
+            if i < 5 {
+                unauthorized(resp, "invalid_credentials").await;
+            } else {
+                let secs = retry_after(&resp);
+                assert!((1..=60).contains(&secs), "Retry-After {secs}");
+                let body = assert_problem(resp, 429, "rate_limited").await;
+                if i == 5 {
+                    limited.push(body);
+                }
+            }
+        }
+    }
+    // An existing account and an unknown email look the same.
+    assert_eq!(limited[0]["detail"], limited[1]["detail"], "{limited:?}");
+    assert_eq!(limited[0]["title"], limited[1]["title"], "{limited:?}");
+    // The right password does not get through either, from a fresh address.
+    assert_rate_limited(
+        login_from(
+            &server,
+            &target,
+            PASSWORD,
+            &[("x-forwarded-for", "192.0.2.77")],
+        )
+        .await,
+        60,
+    )
+    .await;
+    // Another account, from the addresses used above, is unaffected.
+    for xff in ["198.51.0.1", "198.51.0.2"] {
+        session_of(login_from(&server, &bystander, PASSWORD, &[("x-forwarded-for", xff)]).await)
+            .await;
+    }
+    // The account limit keys the normalised email.
+    assert_rate_limited(
+        login_from(
+            &server,
+            &format!("  {}", target.to_uppercase()),
+            PASSWORD,
+            &[("x-forwarded-for", "192.0.2.78")],
+        )
+        .await,
+        60,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn beyond_the_hashing_queue_logins_get_a_fast_503() {
+    let (server, _db) = start_with(|s| {
+        // Slow hashes, one at a time, one waiting: the rest must not pile up.
+        s.auth.argon2_iterations = 8;
+        s.auth.argon2_max_concurrent = Some(1);
+        s.auth.argon2_max_queued = 1;
+    })
+    .await;
+    let address = email("queue");
+    register(&server, &address, PASSWORD).await;
+    // One login alone: the time of a hash.
+    let started = Instant::now();
+    unauthorized(
+        login_resp(&server, &address, "wrong-password").await,
+        "invalid_credentials",
+    )
+    .await;
+    let one_hash = started.elapsed();
+
+    let (srv, addr) = (&server, &address);
+    let attempts = (0..12).map(|i| async move {
+        let started = Instant::now();
+        let target = if i % 2 == 0 {
+            addr.clone()
+        } else {
+            email("queue-unknown")
+        };
+        let resp = login_resp(srv, &target, "wrong-password").await;
+        (resp, started.elapsed())
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut busy = Vec::new();
+    for (resp, took) in results {
+        match resp.status().as_u16() {
+            401 => {
+                unauthorized(resp, "invalid_credentials").await;
+            }
+            503 => {
+                assert_eq!(retry_after(&resp), 1);
+                assert_problem(resp, 503, "hashing_busy").await;
+                busy.push(took);
+            }
+            other => panic!("status {other}: {}", resp.text().await.unwrap()),
+        }
+    }
+    // 1 hashing + 1 queued of 12 at once: most are refused, without waiting for a hash.
+    assert!(busy.len() >= 8, "only {} of 12 got 503", busy.len());
+    busy.sort();
+    let median = busy[busy.len() / 2];
+    assert!(
+        median < one_hash,
+        "503s took {busy:?}; one hash takes {one_hash:?}"
+    );
+    // Once the queue drains, logins work again.
+    login(&server, &address, PASSWORD).await;
 }

@@ -44,7 +44,11 @@ async fn refresh_without_a_matching_csrf_header_is_403() {
         ("no header", c, None),
         ("wrong header", c, Some("not-the-csrf-token")),
         ("empty header", c, Some("")),
-        ("header without the cookie", None, c),
+        (
+            "another value without the cookie",
+            None,
+            Some("not-the-csrf-token"),
+        ),
         ("empty cookie and header", Some(""), Some("")),
     ];
     for (case, csrf_cookie, csrf_header) in cases {
@@ -61,8 +65,78 @@ async fn refresh_without_a_matching_csrf_header_is_403() {
     )
     .await;
 
+    // Another session's token, with or without the cookie, is not this one's.
+    let (_, other) = new_user(&server, "csrf-other").await;
+    for csrf_cookie in [None, c] {
+        assert_problem(
+            cookie_post(&server, "/auth/refresh", r, csrf_cookie, Some(&other.csrf)).await,
+            403,
+            "csrf_failed",
+        )
+        .await;
+    }
+
     // None of that consumed the refresh token.
     refresh(&server, &s).await;
+}
+
+#[tokio::test]
+async fn refresh_works_with_the_body_csrf_token_and_no_csrf_cookie() {
+    let (server, _db) = start().await;
+    let address = email("bodycsrf");
+    register(&server, &address, PASSWORD).await;
+    // `session_of` checks that the body's csrf_token is the cookie's.
+    let first = login(&server, &address, PASSWORD).await;
+
+    // Only the refresh cookie; the header carries the value the login body gave.
+    let second = session_of(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&first.refresh),
+            None,
+            Some(&first.csrf),
+        )
+        .await,
+    )
+    .await;
+    assert_ne!(second.csrf, first.csrf);
+    // The rotated session's token works the same way; the old one no longer does.
+    assert_problem(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&second.refresh),
+            None,
+            Some(&first.csrf),
+        )
+        .await,
+        403,
+        "csrf_failed",
+    )
+    .await;
+    let third = session_of(
+        cookie_post(
+            &server,
+            "/auth/refresh",
+            Some(&second.refresh),
+            None,
+            Some(&second.csrf),
+        )
+        .await,
+    )
+    .await;
+    // And logout too.
+    let resp = cookie_post(
+        &server,
+        "/auth/logout",
+        Some(&third.refresh),
+        None,
+        Some(&third.csrf),
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_refresh_refused(&server, &third).await;
 }
 
 #[tokio::test]
@@ -163,4 +237,58 @@ async fn reuse_deep_in_the_chain_revokes_the_family() {
     assert_refresh_refused(&server, &b).await;
     assert_refresh_refused(&server, &d).await;
     assert_refresh_refused(&server, &a).await;
+}
+
+/// The stored `refresh_tokens` document of the refresh token `refresh` (by its SHA-256).
+async fn stored_refresh_doc(db: &TestDb, refresh: &str) -> Document {
+    let hash = sha256_hex(refresh);
+    let mut docs: Vec<Document> = all_docs(db, "refresh_tokens")
+        .await
+        .into_iter()
+        .filter(|d| d.get_str("token_hash").is_ok_and(|h| h == hash))
+        .collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    docs.remove(0)
+}
+
+#[tokio::test]
+async fn a_session_older_than_session_max_age_cannot_be_refreshed() {
+    let (server, db) = start_with(|s| {
+        s.auth.access_ttl = Duration::from_secs(1);
+        s.auth.session_max_age = Duration::from_secs(2);
+    })
+    .await;
+    let address = email("maxage");
+    register(&server, &address, PASSWORD).await;
+    let first = login(&server, &address, PASSWORD).await;
+    let started = stored_refresh_doc(&db, &first.refresh)
+        .await
+        .get_datetime("family_started_at")
+        .expect("the family's start is stored")
+        .to_system_time();
+
+    // Within the age, refreshing works, and the family keeps its start.
+    let second = refresh(&server, &first).await;
+    let doc = stored_refresh_doc(&db, &second.refresh).await;
+    assert_eq!(
+        doc.get_datetime("family_started_at")
+            .expect("family_started_at")
+            .to_system_time(),
+        started,
+        "{doc:?}"
+    );
+    // The new token does not outlive the session (refresh_ttl is 14 days here).
+    let expires_at = doc.get_datetime("expires_at").unwrap().to_system_time();
+    assert!(expires_at <= started + Duration::from_secs(2), "{doc:?}");
+
+    let end = started + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while SystemTime::now() <= end {
+        assert!(Instant::now() < deadline, "the session did not end in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_refresh_refused(&server, &second).await;
+    // A new login starts a new session.
+    let third = login(&server, &address, PASSWORD).await;
+    refresh(&server, &third).await;
 }
