@@ -60,8 +60,12 @@ pub async fn headers(request: Request, next: Next) -> Response {
 /// The authentication service of `starter-auth` over the `users` and `refresh_tokens`
 /// collections (registered by [`crate::db::connect`]). It is also a lifespan component: at
 /// start-up it seeds an admin account when `auth.seed_admin.email` and `.password` are set.
+/// Browser logins are accepted from the CORS origins only (login CSRF).
 pub fn auth_service(settings: &Settings, mongo: &Mongo) -> anyhow::Result<AuthService> {
-    AuthService::mongo(&settings.auth, settings.core.profile, mongo)
+    Ok(
+        AuthService::mongo(&settings.auth, settings.core.profile, mongo)?
+            .with_allowed_origins(&settings.core.cors.allowed_origins),
+    )
 }
 
 /// A layer that lets only users with role `admin` through: 401 without a valid Bearer
