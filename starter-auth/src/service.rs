@@ -70,9 +70,21 @@ fn hash_error(err: anyhow::Error) -> ApiError {
     }
 }
 
-/// Trims and lowercases an email, so `A@x.io ` and `a@x.io` are one account.
+/// Normalises an email so that one mailbox is one account: trimmed, NFC-normalised and
+/// lowercased, with the domain in its ASCII (IDNA) form. `A@x.io ` and `a@x.io` are one
+/// account, and so are `a@bücher.de`, `a@xn--bcher-kva.de` and a decomposed (NFD)
+/// spelling of the first. A domain that is not a valid IDNA name is left as it is (the
+/// email check refuses it).
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let email = email.trim().nfc().collect::<String>().to_lowercase();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => match idna::domain_to_ascii(domain) {
+            Ok(ascii) => format!("{local}@{ascii}"),
+            Err(_) => email,
+        },
+        None => email,
+    }
 }
 
 /// Checks a registration; 422 naming each bad field.
@@ -543,6 +555,24 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn emails_are_one_account_whatever_the_spelling() {
+        use super::normalize_email;
+        let expected = "a@xn--bcher-kva.de";
+        for spelling in [
+            "a@bücher.de",
+            " A@Bücher.DE ",
+            "a@xn--bcher-kva.de",
+            "a@bu\u{308}cher.de",
+        ] {
+            assert_eq!(normalize_email(spelling), expected, "{spelling:?}");
+        }
+        assert_eq!(normalize_email(" Ann@Example.COM"), "ann@example.com");
+        // The local part keeps its (NFC) letters.
+        assert_eq!(normalize_email("Zoë@example.com"), "zoë@example.com");
+        assert_eq!(normalize_email("zoe\u{308}@example.com"), "zoë@example.com");
+    }
+
     use super::*;
 
     #[test]

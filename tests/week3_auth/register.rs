@@ -123,3 +123,27 @@ async fn register_malformed_json_is_422() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_international_domain_is_one_account_in_any_spelling() {
+    let (server, _db) = start().await;
+    let user = json_ok(
+        register_resp(&server, "a@bücher.de", PASSWORD).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(user["email"], "a@xn--bcher-kva.de", "{user}");
+    for spelling in ["a@xn--bcher-kva.de", "A@BÜCHER.DE", "a@bu\u{308}cher.de"] {
+        assert_problem(
+            register_resp(&server, spelling, "another-password").await,
+            409,
+            "email_taken",
+        )
+        .await;
+    }
+    // And each spelling logs in to that one account.
+    for spelling in ["a@bücher.de", "a@xn--bcher-kva.de", "a@bu\u{308}cher.de"] {
+        let resp = login_resp(&server, spelling, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{spelling:?}");
+    }
+}
