@@ -153,7 +153,9 @@ pub struct AuthSettings {
     /// `Retry-After` at once (default 64).
     pub argon2_max_queued: usize,
     pub rate_limit: RateLimits,
-    /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies.
+    /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies. A
+    /// loopback or private-range peer that sends forwarding headers but is not listed gets
+    /// one warning (the first time) naming this key.
     pub trusted_proxies: Vec<IpNet>,
     pub seed_admin: SeedAdmin,
 }
