@@ -171,3 +171,43 @@ async fn a_successor_stored_after_logout_everywhere_is_dead() {
     let active = active_tokens(&db).await;
     assert!(active.is_empty(), "{active:?}");
 }
+
+#[tokio::test]
+async fn a_token_stored_before_families_were_still_refreshes_and_its_reuse_revokes() {
+    let db = TestDb::new().await;
+    let (service, _store, user_id, _) = logged_in(&db).await;
+    // A token as the previous version stored it: no family document, no rotation fields.
+    let legacy = "legacy-refresh-token-0123456789-abcdefghijklmnop";
+    let now = mongodb::bson::DateTime::now();
+    db.mongo()
+        .collection::<Document>("refresh_tokens")
+        .insert_one(doc! {
+            "token_hash": starter_auth::tokens::hash_token(legacy),
+            "user_id": &user_id,
+            "family_id": "legacy-family",
+            "state": "active",
+            "expires_at": mongodb::bson::DateTime::from_millis(now.timestamp_millis() + 3_600_000),
+            "created_at": now,
+        })
+        .await
+        .expect("insert a legacy token");
+
+    let next = service
+        .refresh(legacy)
+        .await
+        .expect("the legacy token refreshes");
+    let next = next.refresh_token.expose_secret().to_owned();
+    let families: Vec<Document> = db
+        .mongo()
+        .collection::<Document>("refresh_families")
+        .find(doc! { "family_id": "legacy-family" })
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(families.len(), 1, "{families:?}");
+    // No grace here: presenting it again is reuse, and the successor dies with it.
+    assert!(service.refresh(legacy).await.is_err());
+    assert!(service.refresh(&next).await.is_err());
+}
