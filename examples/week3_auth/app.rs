@@ -33,7 +33,7 @@ impl config::Settings for Settings {
 /// The service, not started yet: nothing is connected until it runs.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mongo = Mongo::new(&settings.mongo).await?.register::<notes::Note>();
-    // The `users` and `refresh_tokens` collections, with their indexes.
+    // The `users`, `refresh_tokens` and `refresh_families` collections, with their indexes.
     let mongo = starter::auth::mongo::register(mongo);
     // Browser logins are accepted from the CORS origins only (login CSRF).
     let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?

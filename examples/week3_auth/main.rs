@@ -8,7 +8,9 @@
 //! - short-lived JWT access tokens (`Authorization: Bearer …`), checked by the `AuthUser`
 //!   extractor: 401 problem+json with `WWW-Authenticate: Bearer` otherwise;
 //! - refresh tokens in an HttpOnly cookie scoped to `/auth`, stored only as SHA-256
-//!   hashes, rotated on every refresh; replaying an old one revokes the whole family;
+//!   hashes, rotated on every refresh; replaying an old one revokes the whole family
+//!   (within `auth.refresh_reuse_grace`, 10 s, a repeat gets the same new session: two
+//!   tabs, retries);
 //! - CSRF protection of the cookie routes: `X-CSRF-Token` = the session's `csrf_token` (a
 //!   cookie, and in the login/refresh body); browser logins only from `cors.allowed_origins`;
 //! - roles: `GET /admin/users` needs `admin` (403 otherwise), via the `RequireRole` layer;

@@ -9,7 +9,9 @@
 //!   rotation, pinned algorithm, iss/aud/exp/nbf/typ all checked.
 //! - **Refresh tokens**: 256-bit random, stored only as SHA-256, sent as an HttpOnly
 //!   `SameSite=Strict` cookie scoped to `/auth`, rotated on every use; a replayed token
-//!   revokes its whole family (RFC 9700 §4.14).
+//!   revokes its whole family (RFC 9700 §4.14), except within `auth.refresh_reuse_grace`
+//!   (10 s) of its rotation, where it gets the family's one live session (two tabs, a
+//!   retry); revocation (logout, logout-all, reuse) is final even when refreshes race it.
 //! - **CSRF**: `X-CSRF-Token` on refresh/logout must be the session's CSRF token (the
 //!   `csrf_token` cookie or login body; derived from the refresh token), compared in
 //!   constant time; browser logins only from allowed origins (login CSRF).

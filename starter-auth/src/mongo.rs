@@ -3,8 +3,14 @@
 //! ```text
 //! users           { _id, email (unique), password_hash, roles, created_at }
 //! refresh_tokens  { _id, token_hash (unique), user_id, family_id, state, expires_at (TTL),
-//!                   family_started_at, created_at }
+//!                   family_started_at, created_at, rotated_at, rotated_at_ms, successor_hash,
+//!                   revoked_at }
+//! refresh_families { _id, family_id (unique), user_id, state, chain_key, expires_at (TTL),
+//!                   created_at, revoked_at }
 //! ```
+//!
+//! A family's `state` is the authority on revocation (see [`RefreshStore`]); the tokens'
+//! own `state` follows it.
 //!
 //! `user_id` is stored as the id's hex string, not an ObjectId: the dev stand-in server
 //! matches ObjectIds outside `_id` only through `$in`, and the string costs nothing here.
@@ -17,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use starter_mongo::{DbError, Mongo, MongoDocument, Repository};
 
 use crate::store::{
-    NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoreResult, User, UserStore,
+    Family, NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoreResult, StoredToken,
+    TokenState, User, UserStore,
 };
 
 /// A user document. `Debug` shows no password hash.
@@ -87,6 +94,30 @@ pub struct RefreshDoc {
     #[serde(default)]
     pub family_started_at: Option<DateTime>,
     pub created_at: DateTime,
+    /// When it was rotated, in ms since the epoch by the app's clock (the reuse grace
+    /// counts from it); absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at_ms: Option<i64>,
+    /// The hash of the token it was rotated into; absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor_hash: Option<String>,
+}
+
+impl From<RefreshDoc> for StoredToken {
+    fn from(doc: RefreshDoc) -> Self {
+        let state = match doc.state.as_str() {
+            ACTIVE => TokenState::Active,
+            ROTATED => TokenState::Rotated {
+                at_ms: doc.rotated_at_ms,
+                successor_hash: doc.successor_hash.clone(),
+            },
+            _ => TokenState::Revoked,
+        };
+        StoredToken {
+            record: doc.into(),
+            state,
+        }
+    }
 }
 
 impl From<RefreshDoc> for RefreshRecord {
@@ -104,6 +135,53 @@ impl From<RefreshDoc> for RefreshRecord {
     }
 }
 
+/// A refresh-token family document: one per login.
+#[derive(Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "refresh_families")]
+pub struct FamilyDoc {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[mongo(unique)]
+    pub family_id: String,
+    /// For "log out everywhere".
+    #[mongo(index)]
+    pub user_id: String,
+    /// `active` or `revoked`; never back from `revoked`.
+    pub state: String,
+    /// The key of [`crate::tokens::successor_token`].
+    pub chain_key: String,
+    /// The family's session end; the TTL index removes the document after it.
+    #[mongo(ttl = 0)]
+    pub expires_at: DateTime,
+    pub created_at: DateTime,
+}
+
+impl std::fmt::Debug for FamilyDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FamilyDoc")
+            .field("id", &self.id)
+            .field("family_id", &self.family_id)
+            .field("user_id", &self.user_id)
+            .field("state", &self.state)
+            .field("chain_key", &crate::store::REDACTED)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl From<FamilyDoc> for Family {
+    fn from(doc: FamilyDoc) -> Self {
+        Family {
+            revoked: doc.state != ACTIVE,
+            family_id: doc.family_id,
+            user_id: doc.user_id,
+            chain_key: doc.chain_key,
+            expires_at: doc.expires_at.to_system_time(),
+        }
+    }
+}
+
 fn store_error(err: DbError) -> StoreError {
     if err.is_duplicate_key() {
         StoreError::Duplicate
@@ -114,7 +192,10 @@ fn store_error(err: DbError) -> StoreError {
 
 /// Registers both collections (and their indexes) on `mongo`; call before start-up.
 pub fn register(mongo: Mongo) -> Mongo {
-    mongo.register::<UserDoc>().register::<RefreshDoc>()
+    mongo
+        .register::<UserDoc>()
+        .register::<RefreshDoc>()
+        .register::<FamilyDoc>()
 }
 
 /// [`UserStore`] on the `users` collection.
@@ -209,16 +290,37 @@ impl UserStore for MongoUserStore {
     }
 }
 
-/// [`RefreshStore`] on the `refresh_tokens` collection.
+/// [`RefreshStore`] on the `refresh_tokens` and `refresh_families` collections.
 #[derive(Clone)]
 pub struct MongoRefreshStore {
     repo: Repository<RefreshDoc>,
+    families: Repository<FamilyDoc>,
 }
 
 impl MongoRefreshStore {
     pub fn new(mongo: &Mongo) -> Self {
-        Self { repo: mongo.repo() }
+        Self {
+            repo: mongo.repo(),
+            families: mongo.repo(),
+        }
     }
+
+    /// Marks every token matching `filter` revoked.
+    async fn revoke_tokens(&self, filter: mongodb::bson::Document) -> StoreResult<()> {
+        self.repo
+            .collection()
+            .update_many(
+                filter,
+                doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } },
+            )
+            .await
+            .map_err(|e| store_error(e.into()))?;
+        Ok(())
+    }
+}
+
+fn revoke_update() -> mongodb::bson::Document {
+    doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } }
 }
 
 impl RefreshStore for MongoRefreshStore {
@@ -233,13 +335,83 @@ impl RefreshStore for MongoRefreshStore {
                 expires_at: DateTime::from_system_time(record.expires_at),
                 family_started_at: Some(DateTime::from_system_time(record.family_started_at)),
                 created_at: DateTime::now(),
+                rotated_at_ms: None,
+                successor_hash: None,
             };
             self.repo.insert(&doc).await.map_err(store_error)?;
             Ok(())
         })
     }
 
-    fn rotate<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Rotation>> {
+    fn find<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<StoredToken>>> {
+        Box::pin(async move {
+            let found = self
+                .repo
+                .find_one(doc! { "token_hash": token_hash })
+                .await
+                .map_err(store_error)?;
+            Ok(found.map(StoredToken::from))
+        })
+    }
+
+    fn family(&self, new: Family) -> BoxFuture<'_, StoreResult<Family>> {
+        Box::pin(async move {
+            let filter = doc! { "family_id": &new.family_id };
+            // Read first: the common case, and no write.
+            if let Some(found) = self
+                .families
+                .find_one(filter.clone())
+                .await
+                .map_err(store_error)?
+            {
+                return Ok(found.into());
+            }
+            let doc = FamilyDoc {
+                id: ObjectId::new(),
+                family_id: new.family_id.clone(),
+                user_id: new.user_id.clone(),
+                state: if new.revoked { REVOKED } else { ACTIVE }.into(),
+                chain_key: new.chain_key.clone(),
+                expires_at: DateTime::from_system_time(new.expires_at),
+                created_at: DateTime::now(),
+            };
+            match self.families.insert(&doc).await.map_err(store_error) {
+                Ok(_) => Ok(doc.into()),
+                // Created at the same moment by another refresh (or stored revoked by a
+                // revocation): the stored one wins.
+                Err(StoreError::Duplicate) => self
+                    .families
+                    .find_one(filter)
+                    .await
+                    .map_err(store_error)?
+                    .map(Family::from)
+                    .ok_or_else(|| {
+                        StoreError::Other(starter_core::ApiError::internal(anyhow::anyhow!(
+                            "refresh family vanished after a duplicate insert"
+                        )))
+                    }),
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    fn family_revoked<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let found = self
+                .families
+                .find_one(doc! { "family_id": family_id })
+                .await
+                .map_err(store_error)?;
+            Ok(found.is_none_or(|doc| doc.state != ACTIVE))
+        })
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        token_hash: &'a str,
+        successor_hash: &'a str,
+        now_ms: i64,
+    ) -> BoxFuture<'a, StoreResult<Rotation>> {
         Box::pin(async move {
             // Compare-and-set: only an `active` token turns `rotated`, so of two concurrent
             // refreshes with the same token exactly one wins and the other is a reuse.
@@ -247,7 +419,14 @@ impl RefreshStore for MongoRefreshStore {
                 .repo
                 .update_one(
                     doc! { "token_hash": token_hash, "state": ACTIVE },
-                    doc! { "$set": { "state": ROTATED }, "$currentDate": { "rotated_at": true } },
+                    doc! {
+                        "$set": {
+                            "state": ROTATED,
+                            "rotated_at_ms": now_ms,
+                            "successor_hash": successor_hash,
+                        },
+                        "$currentDate": { "rotated_at": true },
+                    },
                 )
                 .await
                 .map_err(store_error)?;
@@ -266,31 +445,60 @@ impl RefreshStore for MongoRefreshStore {
         })
     }
 
+    fn revoke_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move { self.revoke_tokens(doc! { "token_hash": token_hash }).await })
+    }
+
     fn revoke_family<'a>(&'a self, family_id: &'a str) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.repo
-                .collection()
-                .update_many(
-                    doc! { "family_id": family_id },
-                    doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } },
-                )
+            // The family first (see `RefreshStore`): from here on no refresh of it
+            // succeeds, and a successor inserted meanwhile is caught by the token update
+            // below or by its refresher's own check.
+            let marked = self
+                .families
+                .update_one(doc! { "family_id": family_id }, revoke_update())
                 .await
-                .map_err(|e| store_error(e.into()))?;
-            Ok(())
+                .map_err(store_error)?;
+            if marked.is_none() {
+                // A family from before families were stored: store it revoked, so a refresh
+                // creating it now finds it revoked.
+                let token = self
+                    .repo
+                    .find_one(doc! { "family_id": family_id })
+                    .await
+                    .map_err(store_error)?;
+                let (user_id, expires_at) = match token {
+                    Some(t) => (t.user_id, t.expires_at),
+                    None => (String::new(), DateTime::now()),
+                };
+                let revoked = Family {
+                    family_id: family_id.to_owned(),
+                    user_id,
+                    revoked: true,
+                    chain_key: crate::tokens::random_token(),
+                    expires_at: expires_at.to_system_time(),
+                };
+                // Created active by a refresh meanwhile: mark that one.
+                if !self.family(revoked).await?.revoked {
+                    self.families
+                        .update_one(doc! { "family_id": family_id }, revoke_update())
+                        .await
+                        .map_err(store_error)?;
+                }
+            }
+            self.revoke_tokens(doc! { "family_id": family_id }).await
         })
     }
 
     fn revoke_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            self.repo
+            self.revoke_tokens(doc! { "user_id": user_id }).await?;
+            self.families
                 .collection()
-                .update_many(
-                    doc! { "user_id": user_id },
-                    doc! { "$set": { "state": REVOKED }, "$currentDate": { "revoked_at": true } },
-                )
+                .update_many(doc! { "user_id": user_id }, revoke_update())
                 .await
                 .map_err(|e| store_error(e.into()))?;
-            Ok(())
+            self.revoke_tokens(doc! { "user_id": user_id }).await
         })
     }
 

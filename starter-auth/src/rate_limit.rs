@@ -7,12 +7,21 @@
 //! by its `auth.rate_limit.ipv6_prefix` (/64 by default): one subscriber usually holds a
 //! whole /64 and could otherwise take a fresh quota per address.
 //!
+//! A request with `X-Forwarded-For` (or `Forwarded`, `X-Real-IP`) from a loopback or
+//! private-range peer that is not in `auth.trusted_proxies` looks like a reverse proxy
+//! nobody told the app about: every client behind it would share the proxy's quota. The
+//! first such request logs one warning naming `auth.trusted_proxies` (once per router,
+//! so once per process for an app that mounts it once); later ones log nothing.
+//!
 //! [`FailureLimiter`] counts failed logins per account, whatever the address.
 
 use std::{
     collections::HashMap,
     net::{IpAddr, Ipv6Addr, SocketAddr},
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -36,6 +45,8 @@ use crate::settings::Quota;
 pub struct ClientIp {
     trusted: Arc<[IpNet]>,
     ipv6_prefix: u8,
+    /// Whether the untrusted-proxy warning was logged (shared by every clone).
+    warned: Arc<AtomicBool>,
 }
 
 impl ClientIp {
@@ -44,6 +55,7 @@ impl ClientIp {
         Self {
             trusted: trusted_proxies.into(),
             ipv6_prefix: 64,
+            warned: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -74,6 +86,10 @@ impl ClientIp {
     pub fn resolve(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
         let peer = peer.to_canonical();
         if !self.is_trusted(peer) {
+            if is_private_range(peer) && FORWARDING_HEADERS.iter().any(|h| headers.contains_key(*h))
+            {
+                self.warn_untrusted_proxy(peer);
+            }
             return peer;
         }
         let hops: Vec<&str> = headers
@@ -93,6 +109,40 @@ impl ClientIp {
             }
         }
         client
+    }
+
+    /// Logs, the first time only, that `peer` forwards requests but is not trusted.
+    fn warn_untrusted_proxy(&self, peer: IpAddr) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                %peer,
+                "requests arrive with X-Forwarded-For through a private-range peer that is not in auth.trusted_proxies: \
+                 its forwarded client addresses are ignored, so every client behind it shares one rate limit. \
+                 If it is your reverse proxy, add it to auth.trusted_proxies (APP_AUTH__TRUSTED_PROXIES); \
+                 this warning is logged once"
+            );
+        }
+    }
+}
+
+/// Headers a reverse proxy adds to say whom it forwards for.
+const FORWARDING_HEADERS: [&str; 3] = ["x-forwarded-for", "forwarded", "x-real-ip"];
+
+/// Loopback, RFC 1918, shared (100.64/10), link-local and IPv6 unique-local addresses:
+/// where a reverse proxy in front of the app usually connects from.
+fn is_private_range(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || (a == 100 && (b & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
     }
 }
 
@@ -291,6 +341,33 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn private_ranges() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_private_range(ip(private)), "{private}");
+        }
+        for public in [
+            "203.0.113.9",
+            "172.32.0.1",
+            "100.128.0.1",
+            "8.8.8.8",
+            "2001:db8::1",
+        ] {
+            assert!(!is_private_range(ip(public)), "{public}");
+        }
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //!                        password flow)              200 {access_token, token_type, expires_in,
 //!                                                    csrf_token} + cookies refresh_token, csrf_token
 //!                                                    403 origin_not_allowed: see below
-//! POST /auth/refresh     cookies + X-CSRF-Token      200 as login, cookies rotated
+//! POST /auth/refresh     cookies + X-CSRF-Token      200 as login, cookies rotated (the same
+//!                                                    new token for a token rotated less than
+//!                                                    auth.refresh_reuse_grace ago); 401
+//!                                                    invalid_refresh_token, and the family
+//!                                                    revoked, for one rotated before that
 //! POST /auth/logout      cookies + X-CSRF-Token      204, cookies cleared
 //! ```
 //!
@@ -18,6 +22,23 @@
 //! double submit (the `csrf_token` cookie equal to the header) is accepted too. A
 //! cross-site page can make the browser send the cookies, but can read neither the cookie
 //! nor the body to set the header.
+//!
+//! Refresh tokens rotate on every use, and the rotation is race-free both ways:
+//!
+//! - **Reuse grace.** A token presented again within `auth.refresh_reuse_grace` (default
+//!   10 s, at most 60 s, 0 = off) of its rotation is answered 200 with the family's
+//!   current session: the successor is derived from the token with the family's secret key
+//!   ([`crate::tokens::successor_token`]), so two tabs refreshing at once, or a client
+//!   retrying after a lost response, all get the *same* new refresh token (or, if that was
+//!   rotated on meanwhile, the chain's live end). A family keeps exactly one live token.
+//!   Past the grace, presenting a rotated token is reuse: 401, and the whole family is
+//!   revoked, its newest token included.
+//! - **Revocation is final.** Logout, logout-all, reuse and `auth.session_max_age` mark
+//!   the family (for logout-all, every family of the user) revoked before its tokens, and
+//!   a refresh checks the family again after storing the successor, revoking it if a
+//!   revocation slipped in (see [`crate::store::RefreshStore`]). A refresh racing a
+//!   revocation answers 401 or hands out a token that is already revoked; no token of a
+//!   revoked family ever works again.
 //!
 //! Login CSRF: a login carrying `Origin` must come from an origin given to
 //! [`AuthService::with_allowed_origins`] (pass `cors.allowed_origins`) or from the

@@ -2,7 +2,7 @@
 
 use std::{
     sync::Arc,
-    time::{Duration, SystemTime},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use secrecy::{ExposeSecret, SecretString};
@@ -13,8 +13,11 @@ use crate::{
     password::{Busy, Passwords, Verified},
     rate_limit::FailureLimiter,
     settings::AuthSettings,
-    store::{NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, User, UserStore},
-    tokens::{csrf_token_for, hash_token, random_token},
+    store::{
+        Family, NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoredToken,
+        TokenState, User, UserStore,
+    },
+    tokens::{csrf_token_for, hash_token, random_token, successor_token},
 };
 
 /// Password length bounds, in characters (not bytes).
@@ -37,6 +40,16 @@ pub struct Session {
     /// [`csrf_token_for`] the refresh token: the `csrf_token` cookie and the body's
     /// `csrf_token`.
     pub csrf_token: String,
+}
+
+/// How far a replay within the reuse grace follows a family's chain of rotations.
+const MAX_REPLAY_STEPS: usize = 16;
+
+/// Now, in ms since the epoch (the rotation time the reuse grace counts from).
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The detail of every failed login, whatever the reason (no user enumeration).
@@ -197,6 +210,7 @@ struct Inner {
     refresh: Arc<dyn RefreshStore>,
     refresh_ttl: Duration,
     session_max_age: Duration,
+    refresh_reuse_grace: Duration,
     /// Failed logins per normalised email.
     failures: FailureLimiter,
     secure_cookies: bool,
@@ -219,6 +233,7 @@ impl AuthService {
                 refresh,
                 refresh_ttl: settings.refresh_ttl,
                 session_max_age: settings.session_max_age,
+                refresh_reuse_grace: settings.refresh_reuse_grace,
                 failures: FailureLimiter::new(settings.rate_limit.login_account),
                 secure_cookies: settings.secure_cookies(profile),
                 settings: settings.clone(),
@@ -371,35 +386,68 @@ impl AuthService {
                 }
             }
         }
-        self.open_session(&user, random_token(), SystemTime::now())
+        let started = SystemTime::now();
+        let family_id = random_token();
+        self.inner
+            .refresh
+            .family(Family {
+                family_id: family_id.clone(),
+                user_id: user.id.clone(),
+                revoked: false,
+                chain_key: random_token(),
+                expires_at: self.session_end(started),
+            })
+            .await?;
+        self.open_session(&user, random_token(), family_id, started, false)
             .await
     }
 
-    /// Issues an access token and a refresh token in `family_id`, which a login started at
-    /// `family_started_at`. The refresh token lives `auth.refresh_ttl`, but never past the
-    /// family's `auth.session_max_age`.
+    /// Issues an access token and the refresh token `refresh_token` in `family_id`, which
+    /// a login started at `family_started_at`. The refresh token lives `auth.refresh_ttl`,
+    /// but never past the family's `auth.session_max_age`. It may be stored already (a
+    /// successor issued again within the reuse grace).
+    ///
+    /// Revocation is final (see [`RefreshStore`]): after storing the token, the family is
+    /// read again; if it was revoked meanwhile, the token is revoked too, and a refresh
+    /// (`refuse_if_revoked`) answers 401. A login racing "log out everywhere" still gets
+    /// its session, as if it had come first: its refresh token is already dead.
     async fn open_session(
         &self,
         user: &User,
+        refresh_token: String,
         family_id: String,
         family_started_at: SystemTime,
+        refuse_if_revoked: bool,
     ) -> Result<Session, ApiError> {
         let access_token = self
             .inner
             .jwt
             .issue(&user.id, &user.email, &user.roles)
             .map_err(ApiError::internal)?;
-        let refresh_token = random_token();
-        self.inner
+        let token_hash = hash_token(&refresh_token);
+        let inserted = self
+            .inner
             .refresh
             .insert(RefreshRecord {
-                token_hash: hash_token(&refresh_token),
+                token_hash: token_hash.clone(),
                 user_id: user.id.clone(),
-                family_id,
+                family_id: family_id.clone(),
                 expires_at: self.refresh_expiry(family_started_at),
                 family_started_at,
             })
-            .await?;
+            .await;
+        match inserted {
+            // Duplicate: the same successor, stored by the other presentation of its
+            // predecessor.
+            Ok(()) | Err(StoreError::Duplicate) => {}
+            Err(StoreError::Other(err)) => return Err(err),
+        }
+        if self.inner.refresh.family_revoked(&family_id).await? {
+            self.inner.refresh.revoke_token(&token_hash).await?;
+            if refuse_if_revoked {
+                return Err(invalid_refresh_token());
+            }
+        }
         Ok(Session {
             access_token,
             expires_in: self.inner.jwt.ttl().as_secs(),
@@ -409,22 +457,126 @@ impl AuthService {
     }
 
     /// Rotates `refresh_token`: the old one stops working, a new one (same family) and a
-    /// new access token come back. Presenting a token that was already rotated revokes
-    /// the whole family, newest token included (RFC 9700 §4.14.2).
+    /// new access token come back.
+    ///
+    /// Presenting a token that was already rotated is a replay, a client retrying after a
+    /// lost response, or a second tab. Within `auth.refresh_reuse_grace` of its rotation
+    /// it gets the family's current token: its successor is derived from it
+    /// ([`successor_token`]), so every such presentation gets the same successor the
+    /// first one got, or, if that was rotated on in the meantime, the chain is followed to
+    /// its active end. So there is only ever one live token per family. Past the grace
+    /// (and for a revoked token), it revokes the whole family, newest token included
+    /// (RFC 9700 §4.14.2).
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ApiError> {
         let hash = hash_token(refresh_token);
-        let record = match self.inner.refresh.rotate(&hash).await? {
-            Rotation::Rotated(record) => record,
-            Rotation::Reused(record) => {
+        let Some(stored) = self.inner.refresh.find(&hash).await? else {
+            return Err(invalid_refresh_token());
+        };
+        // A family is created here for a token stored before families were.
+        let family = self
+            .inner
+            .refresh
+            .family(Family {
+                family_id: stored.record.family_id.clone(),
+                user_id: stored.record.user_id.clone(),
+                revoked: false,
+                chain_key: random_token(),
+                expires_at: self.session_end(stored.record.family_started_at),
+            })
+            .await?;
+        if family.revoked {
+            return Err(invalid_refresh_token());
+        }
+        let successor = successor_token(&family.chain_key, refresh_token);
+        let successor_hash = hash_token(&successor);
+        match self
+            .inner
+            .refresh
+            .rotate(&hash, &successor_hash, now_ms())
+            .await?
+        {
+            Rotation::Rotated(record) => self.issue_successor(record, successor).await,
+            Rotation::Reused(stored) if self.within_grace(&stored.state, &successor_hash) => {
+                self.replay(stored.record, &family.chain_key, successor)
+                    .await
+            }
+            Rotation::Reused(stored) => {
                 tracing::warn!(
-                    user_id = %record.user_id,
+                    user_id = %stored.record.user_id,
                     "refresh token reuse detected; revoking its whole family"
                 );
-                self.inner.refresh.revoke_family(&record.family_id).await?;
-                return Err(invalid_refresh_token());
+                self.inner
+                    .refresh
+                    .revoke_family(&stored.record.family_id)
+                    .await?;
+                Err(invalid_refresh_token())
             }
-            Rotation::Unknown => return Err(invalid_refresh_token()),
+            Rotation::Unknown => Err(invalid_refresh_token()),
+        }
+    }
+
+    /// Whether a token in `state` was rotated into `successor_hash` (the successor this
+    /// family's key derives from it) no longer than `auth.refresh_reuse_grace` ago.
+    fn within_grace(&self, state: &TokenState, successor_hash: &str) -> bool {
+        let TokenState::Rotated {
+            at_ms: Some(at_ms),
+            successor_hash: Some(stored),
+        } = state
+        else {
+            return false;
         };
+        let grace_ms = i64::try_from(self.inner.refresh_reuse_grace.as_millis()).unwrap_or(0);
+        grace_ms > 0 && stored == successor_hash && now_ms().saturating_sub(*at_ms) <= grace_ms
+    }
+
+    /// A rotated token presented again within the grace: issues its successor `token`
+    /// again, or, if that was rotated too, follows the chain to the family's active token.
+    async fn replay(
+        &self,
+        record: RefreshRecord,
+        chain_key: &str,
+        mut token: String,
+    ) -> Result<Session, ApiError> {
+        tracing::info!(
+            user_id = %record.user_id,
+            "a just-rotated refresh token presented again within auth.refresh_reuse_grace; answering with the family's current token"
+        );
+        for _ in 0..MAX_REPLAY_STEPS {
+            let hash = hash_token(&token);
+            match self.inner.refresh.find(&hash).await? {
+                // Not stored yet (the first presentation is still on its way) or active.
+                None
+                | Some(StoredToken {
+                    state: TokenState::Active,
+                    ..
+                }) => return self.issue_successor(record, token).await,
+                Some(StoredToken {
+                    state:
+                        TokenState::Rotated {
+                            successor_hash: Some(next_hash),
+                            ..
+                        },
+                    ..
+                }) => {
+                    let next = successor_token(chain_key, &token);
+                    if hash_token(&next) != next_hash {
+                        return Err(invalid_refresh_token());
+                    }
+                    token = next;
+                }
+                Some(_) => return Err(invalid_refresh_token()),
+            }
+        }
+        Err(invalid_refresh_token())
+    }
+
+    /// After a rotation of the token `record` describes: the checks of a refresh, then
+    /// the session with its successor `token`.
+    async fn issue_successor(
+        &self,
+        record: RefreshRecord,
+        token: String,
+    ) -> Result<Session, ApiError> {
         let now = SystemTime::now();
         if record.expires_at <= now {
             return Err(invalid_refresh_token());
@@ -439,8 +591,14 @@ impl AuthService {
             self.inner.refresh.revoke_family(&record.family_id).await?;
             return Err(invalid_refresh_token());
         };
-        self.open_session(&user, record.family_id, record.family_started_at)
-            .await
+        self.open_session(
+            &user,
+            token,
+            record.family_id,
+            record.family_started_at,
+            true,
+        )
+        .await
     }
 
     /// When a family started at `started` stops being refreshable (saturating: the

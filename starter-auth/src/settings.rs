@@ -21,6 +21,10 @@ pub const MAX_REFRESH_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
 /// The longest `auth.session_max_age` (365 days).
 pub const MAX_SESSION_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// The longest `auth.refresh_reuse_grace` (60 s): within it a stolen, just-rotated token
+/// also gets the live session, so it stays short.
+pub const MAX_REFRESH_REUSE_GRACE: Duration = Duration::from_secs(60);
+
 /// Signing algorithm of access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum JwtAlgorithm {
@@ -128,6 +132,13 @@ pub struct AuthSettings {
     /// (seconds; default 30 days). After it, the user logs in again.
     #[serde(with = "secs_f64")]
     pub session_max_age: Duration,
+    /// How long a just-rotated refresh token may be presented again without counting as
+    /// reuse (seconds; default 10, at most 60, 0 turns it off). Within it, the token gets
+    /// the family's current session (the same successor the first presentation got, see
+    /// [`crate::tokens::successor_token`]), so two tabs refreshing at once, or a client
+    /// retrying after a lost response, stay logged in. Past it, the family is revoked.
+    #[serde(with = "secs_f64")]
+    pub refresh_reuse_grace: Duration,
     /// Clock skew tolerated on `exp`/`nbf` (seconds; at most 60).
     pub leeway: u64,
     /// `Secure` on the cookies. Unset: off in dev, on in stage/prod (which refuse `false`).
@@ -142,7 +153,9 @@ pub struct AuthSettings {
     /// `Retry-After` at once (default 64).
     pub argon2_max_queued: usize,
     pub rate_limit: RateLimits,
-    /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies.
+    /// Peers (IPs or CIDRs) whose `X-Forwarded-For` is believed: your reverse proxies. A
+    /// loopback or private-range peer that sends forwarding headers but is not listed gets
+    /// one warning (the first time) naming this key.
     pub trusted_proxies: Vec<IpNet>,
     pub seed_admin: SeedAdmin,
 }
@@ -161,6 +174,7 @@ impl Default for AuthSettings {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_max_age: Duration::from_secs(30 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(10),
             leeway: 5,
             cookie_secure: None,
             argon2_memory_kib: 19 * 1024,
@@ -274,6 +288,12 @@ impl AuthSettings {
             return Err(invalid(
                 "auth.session_max_age",
                 "must be between 1 s and 365 days (31536000 s); set APP_AUTH__SESSION_MAX_AGE",
+            ));
+        }
+        if self.refresh_reuse_grace > MAX_REFRESH_REUSE_GRACE {
+            return Err(invalid(
+                "auth.refresh_reuse_grace",
+                "must be at most 60 s: within it a replayed refresh token is answered, not refused; set APP_AUTH__REFRESH_REUSE_GRACE",
             ));
         }
         if self.leeway > 60 {
@@ -470,6 +490,32 @@ mod tests {
                 public_key: None,
             }],
             ..strong()
+        }
+    }
+
+    #[test]
+    fn the_reuse_grace_is_bounded_and_the_message_names_the_key() {
+        assert_eq!(
+            AuthSettings::default().refresh_reuse_grace,
+            Duration::from_secs(10)
+        );
+        let long = AuthSettings {
+            refresh_reuse_grace: Duration::from_secs(61),
+            ..AuthSettings::default()
+        };
+        assert_eq!(refused_key(&long, Profile::Dev), "auth.refresh_reuse_grace");
+        let message = refusal(&long, Profile::Dev);
+        assert!(
+            message.contains("APP_AUTH__REFRESH_REUSE_GRACE"),
+            "{message}"
+        );
+        for ok in [Duration::ZERO, Duration::from_secs(60)] {
+            AuthSettings {
+                refresh_reuse_grace: ok,
+                ..AuthSettings::default()
+            }
+            .check(Profile::Dev)
+            .unwrap();
         }
     }
 

@@ -39,6 +39,21 @@ pub fn csrf_token_for(refresh_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest.finalize())
 }
 
+/// The successor of `token` in a family whose key is `chain_key`: HMAC-SHA256 keyed by
+/// the family's key, base64url (43 characters, like [`random_token`]). Deterministic, so
+/// a token presented again within `auth.refresh_reuse_grace` gets the very successor the
+/// first presentation got (one live chain, however many tabs or retries); unpredictable
+/// without the key, which never leaves the server, so an old token alone does not lead to
+/// the current one.
+pub fn successor_token(chain_key: &str, token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(chain_key.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(b"starter-auth successor v1\0");
+    mac.update(token.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
 /// `a == b` in time that does not depend on where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -73,6 +88,17 @@ mod tests {
         assert_ne!(csrf, refresh);
         assert_ne!(csrf, hash_token(&refresh));
         assert_eq!(URL_SAFE_NO_PAD.decode(&csrf).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn successors_are_deterministic_per_key_and_token() {
+        let (key, token) = (random_token(), random_token());
+        let next = successor_token(&key, &token);
+        assert_eq!(next, successor_token(&key, &token));
+        assert_ne!(next, successor_token(&random_token(), &token));
+        assert_ne!(next, successor_token(&key, &random_token()));
+        assert_ne!(next, token);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&next).unwrap().len(), 32);
     }
 
     #[test]

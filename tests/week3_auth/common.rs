@@ -688,6 +688,11 @@ pub fn seed_admin(settings: &mut Settings) {
     settings.auth.seed_admin.password = Some(ADMIN_PASSWORD.into());
 }
 
+/// `auth.refresh_reuse_grace` off: presenting a rotated refresh token is reuse at once.
+pub fn no_reuse_grace(settings: &mut Settings) {
+    settings.auth.refresh_reuse_grace = Duration::ZERO;
+}
+
 /// Login limited to 3 attempts per minute; everything else generous.
 pub fn strict_login(settings: &mut Settings) {
     settings.auth.rate_limit.login = Quota::new(3, 60);

@@ -144,3 +144,55 @@ async fn logs_never_contain_passwords_hashes_or_tokens() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_proxy_missing_from_trusted_proxies_is_warned_about_once() {
+    let (captured, _guard) = logs::capture();
+    // No trusted proxies (the default), and the tests connect from 127.0.0.1.
+    let (server, _db) = start_with(|s| s.auth.trusted_proxies = Vec::new()).await;
+    let refresh = |forwarded: Option<&'static str>| {
+        let mut req = client().post(server.url("/auth/refresh"));
+        if let Some(xff) = forwarded {
+            req = req.header("x-forwarded-for", xff);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    // Without X-Forwarded-For, a local peer is just a client: no warning.
+    assert_eq!(refresh(None).await.status(), 403);
+    captured.wait_for_line(&["/auth/refresh"]).await;
+    assert!(
+        !captured.text().contains("auth.trusted_proxies"),
+        "{}",
+        captured.text()
+    );
+    for _ in 0..3 {
+        assert_eq!(refresh(Some("203.0.113.9")).await.status(), 403);
+    }
+    let line = captured.wait_for_line(&["auth.trusted_proxies"]).await;
+    assert!(line.contains("APP_AUTH__TRUSTED_PROXIES"), "{line}");
+    assert!(line.contains("127.0.0.1"), "{line}");
+    let warnings = captured
+        .text()
+        .lines()
+        .filter(|l| l.contains("auth.trusted_proxies"))
+        .count();
+    assert_eq!(warnings, 1, "{}", captured.text());
+
+    // A trusted proxy is not warned about.
+    let (captured, _guard) = logs::capture();
+    let (server, _db) =
+        start_with(|s| s.auth.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    let resp = client()
+        .post(server.url("/auth/refresh"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    captured.wait_for_line(&["/auth/refresh"]).await;
+    assert!(
+        !captured.text().contains("auth.trusted_proxies"),
+        "{}",
+        captured.text()
+    );
+}

@@ -27,6 +27,7 @@ mod me;
 mod notes_per_user;
 mod rate_limits;
 mod refresh;
+mod refresh_race;
 mod register;
 mod storage;
 mod tokens;

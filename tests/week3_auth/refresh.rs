@@ -212,7 +212,8 @@ async fn expired_refresh_token_is_401() {
 
 #[tokio::test]
 async fn reused_refresh_token_revokes_its_whole_family() {
-    let (server, _db) = start().await;
+    // No reuse grace: any second use is reuse (`refresh_race` covers the grace).
+    let (server, _db) = start_with(no_reuse_grace).await;
     let (user, a) = new_user(&server, "reuse").await;
     // A second session of the same user (its own family).
     let other = login(&server, user["email"].as_str().unwrap(), PASSWORD).await;
@@ -229,7 +230,7 @@ async fn reused_refresh_token_revokes_its_whole_family() {
 
 #[tokio::test]
 async fn reuse_deep_in_the_chain_revokes_the_family() {
-    let (server, _db) = start().await;
+    let (server, _db) = start_with(no_reuse_grace).await;
     let (_, a) = new_user(&server, "chain").await;
     let b = refresh(&server, &a).await;
     let c = refresh(&server, &b).await;
