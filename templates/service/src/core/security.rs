@@ -4,7 +4,8 @@
 //!   framing the API in another site, or caching private answers.
 {%- if auth %}
 //! - [`auth_service`]: users, passwords (argon2id), JWT access tokens and rotating refresh
-//!   cookies from `starter-auth`, stored in MongoDB (`users`, `refresh_tokens`).
+//!   cookies from `starter-auth`, stored in MongoDB (`users`, `refresh_tokens`,
+//!   `refresh_families`).
 {%- endif %}
 //!
 //! The kit already handles the rest: CORS from `[cors]`, body size and time limits from
@@ -57,9 +58,10 @@ pub async fn headers(request: Request, next: Next) -> Response {
 }
 {%- if auth %}
 
-/// The authentication service of `starter-auth` over the `users` and `refresh_tokens`
-/// collections (registered by [`crate::db::connect`]). It is also a lifespan component: at
-/// start-up it seeds an admin account when `auth.seed_admin.email` and `.password` are set.
+/// The authentication service of `starter-auth` over the `users`, `refresh_tokens` and
+/// `refresh_families` collections (registered by [`crate::db::connect`]). It is also a
+/// lifespan component: at start-up it seeds an admin account when `auth.seed_admin.email`
+/// and `.password` are set.
 /// Browser logins are accepted from the CORS origins only (login CSRF).
 pub fn auth_service(settings: &Settings, mongo: &Mongo) -> anyhow::Result<AuthService> {
     Ok(

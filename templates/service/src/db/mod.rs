@@ -14,8 +14,8 @@ use crate::models::Note;
 pub async fn connect(settings: &MongoSettings) -> anyhow::Result<Mongo> {
     let mongo = Mongo::new(settings).await?.register::<Note>();
 {%- if auth %}
-    // The `users` and `refresh_tokens` collections of starter-auth, with their indexes
-    // (a unique email, the token hash, a TTL that removes expired tokens).
+    // The `users`, `refresh_tokens` and `refresh_families` collections of starter-auth,
+    // with their indexes (a unique email, the token hash, TTLs that remove expired ones).
     Ok(starter::auth::mongo::register(mongo))
 {%- else %}
     Ok(mongo)
