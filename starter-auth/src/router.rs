@@ -137,9 +137,10 @@ struct PasswordForm {
     _rest: std::collections::HashMap<String, String>,
 }
 
-/// The largest body the auth routes read. Credentials are a few hundred bytes; the small
-/// limit keeps a client from making the server buffer (and hash) megabytes per attempt.
-pub const AUTH_BODY_LIMIT: usize = 8 * 1024;
+/// The largest body the auth routes read (16 KiB). Credentials are a few hundred bytes; the
+/// small limit keeps a client from making the server buffer megabytes per attempt, and
+/// leaves room for an overlong password to get the same 401 as a wrong one.
+pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 
 /// The auth routes, rate limited per client IP as `auth.rate_limit` says, with bodies up
 /// to [`AUTH_BODY_LIMIT`] (413 beyond). Merge it into the app:
