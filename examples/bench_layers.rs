@@ -44,7 +44,6 @@ use tower_http::{
     map_response_body::MapResponseBodyLayer,
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
-    trace::TraceLayer,
 };
 
 fn handler_router() -> Router {
@@ -100,19 +99,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
-        "trace" => {
-            wrapped(
-                listener,
-                TraceLayer::new_for_http()
-                    .make_span_with(logging::RequestSpan)
-                    .on_request(())
-                    .on_response(logging::RequestLog)
-                    .on_body_chunk(())
-                    .on_eos(())
-                    .on_failure(()),
-            )
-            .await
-        }
+        "trace" => wrapped(listener, logging::trace_layer()).await,
         "context" => wrapped(listener, problem::ContextLayer).await,
         "cors" => wrapped(listener, layers::cors(&settings.cors)).await,
         "cors-gated" => {

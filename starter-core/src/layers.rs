@@ -56,7 +56,6 @@ use tower_http::{
     map_response_body::MapResponseBodyLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer},
-    trace::TraceLayer,
 };
 
 use crate::{
@@ -118,15 +117,7 @@ pub fn stack(
         ]))
         .map_request(drop_unacceptable_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, NewRequestId))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(logging::RequestSpan)
-                .on_request(())
-                .on_response(logging::RequestLog)
-                .on_body_chunk(())
-                .on_eos(())
-                .on_failure(()),
-        )
+        .layer(logging::trace_layer())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .map_response(drop_handler_request_id)
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))

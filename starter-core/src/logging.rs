@@ -21,6 +21,10 @@ use std::{
 };
 
 use axum::http::{Request, Response};
+use tower_http::{
+    classify::{ServerErrorsAsFailures, SharedClassifier},
+    trace::TraceLayer,
+};
 use tracing::{Span, field::Empty};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{
@@ -108,6 +112,19 @@ pub fn flush() {
         eprintln!("{dropped} log lines were dropped: stdout could not keep up");
     }
     drop(guard);
+}
+
+/// tower-http's `TraceLayer` as the stack uses it: one [`RequestSpan`] per request and one
+/// [`RequestLog`] line when its response is ready, nothing else.
+pub fn trace_layer()
+-> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSpan, (), RequestLog, (), (), ()> {
+    TraceLayer::new_for_http()
+        .make_span_with(RequestSpan)
+        .on_request(())
+        .on_response(RequestLog)
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
 }
 
 /// Opens the `request` span of each request (tower-http's `MakeSpan`).
