@@ -19,6 +19,20 @@ use reqwest::header::{self, AsHeaderName, HeaderMap};
 
 /// An HTTP client for the tests: no proxy, no cookie store (tests send cookies by hand),
 /// and a bound on every request so a hung server fails the test instead of hanging it.
+/// `POST path` with a JSON body, to a server under test.
+pub async fn post_json(
+    server: &app::TestApp,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()

@@ -11,6 +11,7 @@ pub use starter::mongo::testing::TestDb;
 use crate::app;
 pub use crate::support::{
     app::TestApp, assert_problem, client, error_fields, header_values, one_header,
+    post_json as post,
 };
 
 /// Ids that are not ObjectIds: not hex, 24 non-hex characters, too short, too long (25).
@@ -83,15 +84,6 @@ pub async fn get(server: &TestApp, path: &str) -> Response {
 
 pub async fn delete(server: &TestApp, path: &str) -> Response {
     client().delete(server.url(path)).send().await.unwrap()
-}
-
-pub async fn post(server: &TestApp, path: &str, body: &Value) -> Response {
-    client()
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 pub async fn patch(server: &TestApp, path: &str, body: &Value) -> Response {

@@ -23,7 +23,7 @@ use starter::{
 use crate::app;
 pub use crate::app::Settings;
 pub use crate::support::{
-    app::TestApp, assert_problem, client, error_fields, header_values, one_header,
+    app::TestApp, assert_problem, client, error_fields, header_values, one_header, post_json,
 };
 
 /// The HS256 secret of every app in these tests (48 bytes).
@@ -188,15 +188,6 @@ pub async fn invalid(resp: Response, field: &str) -> Value {
     let body = assert_problem(resp, 422, "validation_failed").await;
     assert_eq!(error_fields(&body), vec![field.to_owned()], "{body}");
     body
-}
-
-pub async fn post_json(server: &TestApp, path: &str, body: &Value) -> Response {
-    client()
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 pub async fn post_raw(
@@ -702,4 +693,16 @@ pub fn strict_login(settings: &mut Settings) {
 pub fn strict_login_behind_a_proxy(settings: &mut Settings) {
     strict_login(settings);
     settings.auth.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a CIDR")];
+}
+
+/// The stored `refresh_tokens` document of the refresh token `refresh` (by its SHA-256).
+pub async fn stored_refresh_doc(db: &TestDb, refresh: &str) -> Document {
+    let hash = sha256_hex(refresh);
+    let mut docs: Vec<Document> = all_docs(db, "refresh_tokens")
+        .await
+        .into_iter()
+        .filter(|d| d.get_str("token_hash").is_ok_and(|h| h == hash))
+        .collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    docs.remove(0)
 }

@@ -240,18 +240,6 @@ async fn reuse_deep_in_the_chain_revokes_the_family() {
     assert_refresh_refused(&server, &a).await;
 }
 
-/// The stored `refresh_tokens` document of the refresh token `refresh` (by its SHA-256).
-async fn stored_refresh_doc(db: &TestDb, refresh: &str) -> Document {
-    let hash = sha256_hex(refresh);
-    let mut docs: Vec<Document> = all_docs(db, "refresh_tokens")
-        .await
-        .into_iter()
-        .filter(|d| d.get_str("token_hash").is_ok_and(|h| h == hash))
-        .collect();
-    assert_eq!(docs.len(), 1, "{docs:?}");
-    docs.remove(0)
-}
-
 #[tokio::test]
 async fn a_session_older_than_session_max_age_cannot_be_refreshed() {
     let (server, db) = start_with(|s| {

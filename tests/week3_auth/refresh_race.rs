@@ -12,18 +12,6 @@ use futures_util::future::join_all;
 
 use crate::common::*;
 
-/// The stored `refresh_tokens` document of the refresh token `refresh` (by its SHA-256).
-async fn stored_token(db: &TestDb, refresh: &str) -> Document {
-    let hash = sha256_hex(refresh);
-    let mut docs: Vec<Document> = all_docs(db, "refresh_tokens")
-        .await
-        .into_iter()
-        .filter(|d| d.get_str("token_hash").is_ok_and(|h| h == hash))
-        .collect();
-    assert_eq!(docs.len(), 1, "{docs:?}");
-    docs.remove(0)
-}
-
 /// The user's `refresh_tokens` documents that are still `active`.
 async fn active_tokens(db: &TestDb, user_id: &str) -> Vec<Document> {
     all_docs(db, "refresh_tokens")
@@ -102,7 +90,7 @@ async fn reuse_past_the_grace_revokes_the_family() {
     let b = refresh(&server, &a).await;
 
     // Wait until the grace, counted from the stored rotation time, has passed.
-    let doc = stored_token(&db, &a.refresh).await;
+    let doc = stored_refresh_doc(&db, &a.refresh).await;
     let rotated_ms = match doc.get("rotated_at_ms") {
         Some(Bson::Int64(ms)) => *ms,
         Some(Bson::Int32(ms)) => i64::from(*ms),
