@@ -40,7 +40,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .with_allowed_origins(&settings.core.cors.allowed_origins);
 
     Ok(App::new(&settings.core)
-        .merge(starter::auth::router(auth.clone()))
+        .api(starter::auth::router(auth.clone()))
         .nest("/api", notes::router(notes::NotesState::new(&mongo, &auth)))
         .nest("/admin", admin::router(&mongo, &auth))
         // Order matters: the database is up before the admin is seeded.

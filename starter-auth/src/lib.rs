@@ -36,7 +36,7 @@
 //!     // Browser logins from the front ends' origins (login CSRF).
 //!     .with_allowed_origins(&core.cors.allowed_origins);
 //! App::new(&core)
-//!     .merge(starter_auth::router(service.clone()))
+//!     .api(starter_auth::router(service.clone()))
 //!     .component(mongo)
 //!     .component(service) // seeds the admin from `auth.seed_admin`, if set
 //!     .run()

@@ -52,21 +52,25 @@
 //! ```
 
 use axum::{
-    Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRef, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use starter_core::{
     ApiError,
+    docs::{BEARER, OpenApiRouter, routes},
     extract::{Json, from_json_slice, from_query_str},
     layers::CSRF_HEADER,
 };
+use utoipa::{
+    Modify, OpenApi, ToSchema,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::router::UtoipaMethodRouterExt;
 
 use crate::{
     extract::AuthUser,
@@ -91,7 +95,8 @@ impl FromRef<AuthService> for Jwt {
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "665f1c2ab4d4c3a1e0a1b2c3", "email": "alice@example.com", "roles": ["user"]}))]
 pub struct UserOut {
     pub id: String,
     pub email: String,
@@ -109,32 +114,84 @@ impl From<User> for UserOut {
 }
 
 /// The body of login and refresh (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.…", "token_type": "Bearer",
+    "expires_in": 900, "csrf_token": "q9c1S3bUo0mJ3Zz1w4l0cA"}))]
 pub struct TokenOut {
+    /// A JWT for `Authorization: Bearer …`.
     pub access_token: String,
+    /// Always `Bearer`.
     pub token_type: &'static str,
+    /// Seconds until `access_token` expires.
     pub expires_in: u64,
     /// The value `X-CSRF-Token` must carry on refresh and logout (also the `csrf_token`
     /// cookie).
     pub csrf_token: String,
 }
 
-#[derive(Deserialize)]
+/// An email and a password: the body of register, and of a JSON login.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"email": "alice@example.com", "password": "correct horse battery staple"}))]
 struct Credentials {
+    #[schema(format = "email", max_length = 254)]
     email: String,
+    /// 8 to 128 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     password: SecretString,
 }
 
 /// The OAuth2 password grant form (`username` is the email).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PasswordForm {
+    /// The email.
     username: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// `password` if given.
     #[serde(default)]
     grant_type: Option<String>,
     // `scope`, `client_id`… are allowed and ignored.
     #[serde(flatten)]
+    #[schema(ignore)]
     _rest: std::collections::HashMap<String, String>,
+}
+
+/// The auth routes' part of the OpenAPI document: the `bearer` scheme (the access token)
+/// and the `refresh_cookie` scheme (the HttpOnly refresh cookie, scoped to `/auth`).
+#[derive(OpenApi)]
+#[openapi(
+    tags((name = "auth", description = "Register, log in, refresh and log out; the current user")),
+    modifiers(&SecuritySchemes)
+)]
+struct AuthDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "The `access_token` of login or refresh; short-lived (auth.access_ttl)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "refresh_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                REFRESH_COOKIE,
+                "HttpOnly, Secure (stage/prod), SameSite=Strict, Path=/auth; set by login \
+                 and refresh, rotated on every use. Refresh and logout also need \
+                 X-CSRF-Token: the session's csrf_token.",
+            ))),
+        );
+    }
 }
 
 /// The largest body the auth routes read (16 KiB). Credentials are a few hundred bytes; the
@@ -143,32 +200,31 @@ struct PasswordForm {
 pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 
 /// The auth routes, rate limited per client IP as `auth.rate_limit` says, with bodies up
-/// to [`AUTH_BODY_LIMIT`] (413 beyond). Merge it into the app:
-/// `App::new(..).merge(starter_auth::router(service))`.
-pub fn router(service: AuthService) -> Router {
+/// to [`AUTH_BODY_LIMIT`] (413 beyond), documented for OpenAPI. Add it to the app:
+/// `App::new(..).api(starter_auth::router(service))`.
+pub fn router(service: AuthService) -> OpenApiRouter {
     let limits = &service.settings().rate_limit;
     let client_ip =
         ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(limits.ipv6_prefix);
-    Router::new()
-        .route(
-            "/auth/register",
-            post(register).layer(rate_limit::layer(limits.register, client_ip.clone())),
-        )
-        .route(
-            "/auth/login",
-            post(login).layer(rate_limit::layer(limits.login, client_ip.clone())),
-        )
-        .route(
-            "/auth/refresh",
-            post(refresh).layer(rate_limit::layer(limits.refresh, client_ip)),
-        )
-        .route("/auth/logout", post(logout))
-        .route("/auth/logout-all", post(logout_all))
-        .route("/me", get(me))
+    OpenApiRouter::with_openapi(AuthDoc::openapi())
+        .routes(routes!(register).layer(rate_limit::layer(limits.register, client_ip.clone())))
+        .routes(routes!(login).layer(rate_limit::layer(limits.login, client_ip.clone())))
+        .routes(routes!(refresh).layer(rate_limit::layer(limits.refresh, client_ip)))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(me))
         .layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT))
         .with_state(service)
 }
 
+/// Creates an account with the role `user`.
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 201, description = "Registered", body = UserOut),
+        (status = 409, description = "The email is taken (`email_taken`)"),
+        (status = 429, description = "Too many registrations from this address; see `Retry-After`"),
+        (status = 503, description = "Too many passwords being hashed (`hashing_busy`), or the database is down"),
+    ))]
 async fn register(
     State(service): State<AuthService>,
     Json(body): Json<Credentials>,
@@ -177,6 +233,24 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
 
+/// Logs in: the access token in the body, the refresh token in an HttpOnly cookie.
+///
+/// JSON `{email, password}`, or the OAuth2 password form (`username`, `password`), so
+/// Swagger UI's Authorize dialog and OAuth2 clients work too. A wrong email and a wrong
+/// password get the same 401 in the same time.
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body(content(
+        (Credentials = "application/json"),
+        (PasswordForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in; sets the `refresh_token` and `csrf_token` cookies", body = TokenOut),
+        (status = 401, description = "Wrong email or password (`invalid_credentials`)"),
+        (status = 403, description = "A browser login from an origin not allowed (`origin_not_allowed`)"),
+        (status = 415, description = "Neither JSON nor a form"),
+        (status = 429, description = "Too many attempts from this address or for this account; see `Retry-After`"),
+        (status = 503, description = "Too many passwords being hashed (`hashing_busy`), or the database is down"),
+    ))]
 async fn login(
     State(service): State<AuthService>,
     headers: HeaderMap,
@@ -252,6 +326,16 @@ fn read_credentials(headers: &HeaderMap, body: &[u8]) -> Result<(String, SecretS
     }
 }
 
+/// Trades the refresh cookie for a new access token, and rotates the cookie.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth",
+    security(("refresh_cookie" = [])),
+    params(("X-CSRF-Token" = String, Header, description = "The session's `csrf_token` (login body or cookie)")),
+    responses(
+        (status = 200, description = "A new access token; the cookies are rotated", body = TokenOut),
+        (status = 401, description = "No valid refresh token (`invalid_refresh_token`)"),
+        (status = 403, description = "`X-CSRF-Token` missing or wrong (`csrf_failed`)"),
+        (status = 429, description = "Too many refreshes from this address; see `Retry-After`"),
+    ))]
 async fn refresh(
     State(service): State<AuthService>,
     headers: HeaderMap,
@@ -267,6 +351,14 @@ async fn refresh(
     Ok(session_response(&service, jar, session))
 }
 
+/// Ends this session: its refresh token stops working and the cookies are cleared.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    security(("refresh_cookie" = [])),
+    params(("X-CSRF-Token" = String, Header, description = "The session's `csrf_token`")),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 403, description = "`X-CSRF-Token` missing or wrong (`csrf_failed`)"),
+    ))]
 async fn logout(
     State(service): State<AuthService>,
     headers: HeaderMap,
@@ -279,6 +371,9 @@ async fn logout(
     Ok((StatusCode::NO_CONTENT, clear_cookies(jar)).into_response())
 }
 
+/// Ends every session of the current user, on every device.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Every session ended")))]
 async fn logout_all(
     State(service): State<AuthService>,
     user: AuthUser,
@@ -289,6 +384,9 @@ async fn logout_all(
 }
 
 /// The caller, from the access token alone (no database round trip).
+/// The current user.
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The user the access token belongs to", body = UserOut)))]
 async fn me(user: AuthUser) -> axum::Json<UserOut> {
     axum::Json(UserOut {
         id: user.id,

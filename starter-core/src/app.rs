@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::CoreSettings,
+    docs::{self, OpenApiRouter},
     error::not_found_fallback,
     health::{Health, Probe},
     layers,
@@ -74,6 +75,8 @@ enum Step {
 pub struct App {
     settings: CoreSettings,
     router: Router,
+    openapi: utoipa::openapi::OpenApi,
+    versions: Vec<docs::DocVersion>,
     steps: Vec<Step>,
     probes: Vec<Arc<dyn Probe>>,
 }
@@ -83,6 +86,15 @@ impl App {
         Self {
             settings: settings.clone(),
             router: Router::new(),
+            openapi: utoipa::openapi::OpenApiBuilder::new()
+                .info(
+                    utoipa::openapi::InfoBuilder::new()
+                        .title("API")
+                        .version("0.1.0")
+                        .build(),
+                )
+                .build(),
+            versions: Vec::new(),
             steps: Vec::new(),
             probes: Vec::new(),
         }
@@ -98,6 +110,63 @@ impl App {
     pub fn nest(mut self, path: &str, router: Router) -> Self {
         self.router = self.router.nest(path, router);
         self
+    }
+
+    /// Adds documented routes: each handler's `#[utoipa::path]` joins the OpenAPI document
+    /// (see [`docs`]). Give the router its state first.
+    pub fn api(mut self, router: OpenApiRouter) -> Self {
+        let (router, doc) = router.split_for_parts();
+        self.router = self.router.merge(router);
+        self.openapi.merge(doc);
+        self
+    }
+
+    /// [`api`](Self::api) for one version of the API (`"v1"`, with its routes under
+    /// `/api/v1`): its operations join the whole document and are also served alone at
+    /// `/openapi/{name}.json`, which `/docs` offers in its selector.
+    pub fn api_version(mut self, name: &str, router: OpenApiRouter) -> Self {
+        let (router, doc) = router.split_for_parts();
+        self.router = self.router.merge(router);
+        self.openapi.merge(doc.clone());
+        let mut version = self.openapi_base();
+        version.merge(doc);
+        version.info.version = name.to_owned();
+        self.versions.push(docs::DocVersion {
+            name: name.to_owned(),
+            doc: version,
+        });
+        self
+    }
+
+    /// Merges `doc` into the document: its `info` (title, version, description) replaces
+    /// the default, and its tags, components and security schemes are added.
+    pub fn openapi(mut self, doc: utoipa::openapi::OpenApi) -> Self {
+        let info = doc.info.clone();
+        self.openapi.merge(doc);
+        self.openapi.info = info;
+        self
+    }
+
+    /// The document as `/openapi.json` serves it (health routes and [`docs::finish`]
+    /// included).
+    pub fn openapi_document(&self) -> utoipa::openapi::OpenApi {
+        let mut doc = self.openapi.clone();
+        doc.merge(Health::default().api().into_openapi());
+        docs::finish(doc)
+    }
+
+    /// Routes the router serves that the document lacks, and the other way round. Each
+    /// example and the generated service test that this is empty.
+    pub fn undocumented_routes(&self) -> docs::RouteMismatch {
+        let router = self.router.clone().merge(Health::default().router());
+        docs::compare(&router, &self.openapi_document())
+    }
+
+    /// The document's info and components without paths: the base of a version's document.
+    fn openapi_base(&self) -> utoipa::openapi::OpenApi {
+        let mut base = self.openapi.clone();
+        base.paths = Default::default();
+        base
     }
 
     /// Registers a component: its startup runs in registration order with the other hooks,
@@ -171,10 +240,24 @@ impl App {
         Lifespan,
     ) {
         let health = Health::new(self.probes);
-        let router = self
-            .router
-            .merge(health.router())
-            .fallback(not_found_fallback);
+        let mut router = self.router.merge(health.router());
+        if self.settings.docs.enabled_for(self.settings.profile) {
+            let doc = {
+                let mut doc = self.openapi.clone();
+                doc.merge(health.api().into_openapi());
+                docs::finish(doc)
+            };
+            let versions = self
+                .versions
+                .into_iter()
+                .map(|v| docs::DocVersion {
+                    name: v.name,
+                    doc: docs::finish(v.doc),
+                })
+                .collect();
+            router = router.merge(docs::router(doc, versions));
+        }
+        let router = router.fallback(not_found_fallback);
         let router = layers::stack(router, &self.settings, cut);
         let lifespan = Lifespan {
             steps: self.steps,

@@ -142,6 +142,7 @@ pub struct CoreSettings {
     pub server: ServerSettings,
     pub cors: CorsSettings,
     pub log: LogSettings,
+    pub docs: crate::docs::DocsSettings,
 }
 
 impl Settings for CoreSettings {

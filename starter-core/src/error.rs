@@ -47,7 +47,7 @@ pub struct RequestContext {
 }
 
 /// One invalid input field, as listed in `errors[]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Dotted path of the field (`title`, `tags[2]`, `address.city`), or `body` when the
     /// body as a whole is unreadable.
@@ -73,16 +73,34 @@ impl FieldError {
 }
 
 /// The problem document (RFC 9457) plus this kit's `code`, `request_id` and `errors`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+    "detail": "the request has invalid fields", "instance": "/api/notes",
+    "code": "validation_failed", "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88",
+    "errors": [{"field": "title", "code": "length", "message": "must be 1 to 100 characters long"}]
+}))]
 pub struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when `code` says it all.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub type_uri: Cow<'static, str>,
+    /// The HTTP status's reason phrase.
+    #[schema(value_type = String)]
     pub title: Cow<'static, str>,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong, for people.
     pub detail: String,
+    /// The request's path.
     pub instance: Option<String>,
+    /// What went wrong, for programs: a stable snake_case string (`not_found`,
+    /// `validation_failed`, `invalid_token`, …).
+    #[schema(value_type = String)]
     pub code: Cow<'static, str>,
+    /// The request's `x-request-id`, to quote when reporting the problem.
     pub request_id: Option<String>,
+    /// For `validation_failed`: one entry per invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }

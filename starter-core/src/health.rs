@@ -15,9 +15,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
 use futures_util::future::{BoxFuture, join_all};
 use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::docs::{OpenApiRouter, routes};
 
 /// How long one probe may take before it counts as down.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,8 +34,9 @@ pub trait Probe: Send + Sync + 'static {
 }
 
 /// One probe's result in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckReport {
+    /// `up` or `down`.
     pub status: &'static str,
     pub latency_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,8 +44,11 @@ pub struct CheckReport {
 }
 
 /// The body of `/health` and `/health/ready`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "ready": true,
+    "checks": {"mongo": {"status": "up", "latency_ms": 1.2}}}))]
 pub struct HealthReport {
+    /// `ok` or `degraded`.
     pub status: &'static str,
     pub ready: bool,
     pub checks: BTreeMap<String, CheckReport>,
@@ -101,18 +108,40 @@ impl Health {
 
     /// The three health routes.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/health", get(health))
-            .route("/health/live", get(live))
-            .route("/health/ready", get(ready))
+        self.api().split_for_parts().0
+    }
+
+    /// The three health routes with their OpenAPI operations (tag `health`).
+    pub fn api(&self) -> OpenApiRouter {
+        OpenApiRouter::new()
+            .routes(routes!(health))
+            .routes(routes!(live))
+            .routes(routes!(ready))
             .with_state(self.clone())
     }
 }
 
-async fn live() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
+/// The body of `/health/live`.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Alive {
+    /// Always `ok`.
+    status: &'static str,
 }
 
+/// Liveness: 200 while the process is up; touches no dependency.
+#[utoipa::path(get, path = "/health/live", tag = "health", operation_id = "health_live",
+    responses((status = 200, description = "The process is up", body = Alive)))]
+async fn live() -> impl IntoResponse {
+    Json(Alive { status: "ok" })
+}
+
+/// Every probe's status: 200 when all are up, 503 when one is down.
+#[utoipa::path(get, path = "/health", tag = "health", operation_id = "health",
+    responses(
+        (status = 200, description = "Every dependency answers", body = HealthReport),
+        (status = 503, description = "A dependency is down", body = HealthReport),
+    ))]
 async fn health(State(health): State<Health>) -> impl IntoResponse {
     let report = health.report().await;
     let status = if report.status == "ok" {
@@ -123,6 +152,13 @@ async fn health(State(health): State<Health>) -> impl IntoResponse {
     (status, Json(report))
 }
 
+/// Readiness: 200 once start-up has finished and every probe is up; 503 before, while
+/// draining, or when a dependency is down.
+#[utoipa::path(get, path = "/health/ready", tag = "health", operation_id = "health_ready",
+    responses(
+        (status = 200, description = "Ready for traffic", body = HealthReport),
+        (status = 503, description = "Starting, draining, or a dependency is down", body = HealthReport),
+    ))]
 async fn ready(State(health): State<Health>) -> impl IntoResponse {
     let report = health.report().await;
     let status = if report.ready {

@@ -11,7 +11,9 @@
 //! - [`App`]: routers + middleware ([`layers`], tower-http's, and [`problem`]) + [`health`] +
 //!   lifespan hooks + graceful shutdown;
 //! - [`extract`]: validated JSON/query extractors whose errors name the field;
-//! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape.
+//! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape;
+//! - [`docs`]: the OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and ReDoc at
+//!   `/redoc`, served offline; a check that every route is documented.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -42,6 +44,7 @@
 
 pub mod app;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -62,5 +65,7 @@ extern crate self as starter_core;
 pub mod reexports {
     pub use axum;
     pub use secrecy;
+    pub use utoipa;
+    pub use utoipa_axum;
     pub use validator;
 }

@@ -45,7 +45,7 @@ pub fn router(state: AppState{% if auth %}, auth: &AuthService{% endif %}) -> Ro
     Router::new()
         .nest("/api", api.with_state(state))
 {%- if auth %}
-        .merge(starter::auth::router(auth.clone()))
+        .merge(starter::auth::router(auth.clone()).into())
 {%- endif %}
         .layer(middleware::from_fn(security::headers))
 }
