@@ -419,4 +419,29 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn compare_names_routes_missing_on_either_side() {
+        /// Documented.
+        #[utoipa::path(get, path = "/a", responses((status = 200)))]
+        async fn a() {}
+        /// Documented, but its route is not added.
+        #[utoipa::path(get, path = "/gone", responses((status = 200)))]
+        async fn gone() {}
+
+        let (documented, mut doc) = OpenApiRouter::<()>::new()
+            .routes(routes!(a))
+            .split_for_parts();
+        doc.merge(
+            OpenApiRouter::<()>::new()
+                .routes(routes!(gone))
+                .into_openapi(),
+        );
+        let router = documented.route("/b", post(|| async {}));
+        let mismatch = compare(&router, &doc);
+        assert_eq!(mismatch.undocumented, ["POST /b"]);
+        assert_eq!(mismatch.unserved, ["GET /gone"]);
+        assert!(!mismatch.is_empty());
+        assert!(mismatch.to_string().contains("POST /b"));
+    }
 }
