@@ -94,12 +94,13 @@ async fn deprecation_headers(OriginalUri(uri): OriginalUri, mut response: Respon
     let headers = response.headers_mut();
     headers.insert(DEPRECATION, deprecation.clone());
     headers.insert(SUNSET, sunset.clone());
-    // The same resource in v2: only the prefix differs. A path with characters that would
-    // need escaping inside `<…>` (it cannot name a note anyway) links to the collection.
+    // The same resource in v2: only the prefix differs. A path with other characters than
+    // unreserved ones, `/` and percent-escapes (`,` or `;` would confuse `Link` parsers; it
+    // cannot name a note anyway) links to the collection.
     let rest = uri.path().strip_prefix("/api/v1").unwrap_or("/notes");
     let plain = rest
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b));
     let successor = if plain { rest } else { "/notes" };
     let link = format!("</api/v2{successor}>; rel=\"successor-version\"");
     if let Ok(link) = HeaderValue::from_str(&link) {
