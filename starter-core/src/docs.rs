@@ -135,12 +135,12 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 let is_error = status.starts_with('4')
                     || status.starts_with('5')
                     || status.eq_ignore_ascii_case("default");
-                if let (true, RefOr::T(response)) = (is_error, response) {
-                    if response.content.is_empty() {
-                        response
-                            .content
-                            .insert(PROBLEM_JSON.to_owned(), problem_content.clone());
-                    }
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response
+                        .content
+                        .insert(PROBLEM_JSON.to_owned(), problem_content.clone());
                 }
             }
         }
