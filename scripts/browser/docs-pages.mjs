@@ -58,12 +58,12 @@ async function open(path) {
         if (!report.selector.includes(v)) { failures.push(`/docs/: selector lacks ${v}`); continue; }
         await select.selectOption({ label: v });
         await page.waitForFunction(
-          (v) => [...document.querySelectorAll('.opblock-summary-path')].some((e) => e.textContent.includes(`/api/${v}/`)),
+          (v) => [...document.querySelectorAll('.opblock-summary-path, .opblock-summary-path__deprecated')].some((e) => e.textContent.includes(`/api/${v}/`)),
           v, { timeout: 20000 },
         ).catch(() => failures.push(`/docs/: no /api/${v}/ operation after choosing ${v}`));
         const ops = await page.$$eval('.opblock', (bs) => bs.map((b) => ({
           method: b.querySelector('.opblock-summary-method')?.textContent.trim(),
-          path: b.querySelector('.opblock-summary-path')?.textContent.trim(),
+          path: b.querySelector('.opblock-summary-path, .opblock-summary-path__deprecated')?.textContent.trim(),
           deprecated: b.classList.contains('opblock-deprecated'),
         })));
         report.versions[v] = ops;
@@ -71,7 +71,7 @@ async function open(path) {
       }
     }
   } else {
-    report.versions.all = await page.$$eval('.opblock-summary-path', (ps) => ps.map((p) => p.textContent.trim()));
+    report.versions.all = await page.$$eval('.opblock-summary-path, .opblock-summary-path__deprecated', (ps) => ps.map((p) => p.textContent.trim()));
     await page.screenshot({ path: `${outDir}/docs.png`, fullPage: false });
   }
   console.log(JSON.stringify(report));
