@@ -11,7 +11,9 @@
 //! - [`App`]: routers + middleware ([`layers`], tower-http's, and [`problem`]) + [`health`] +
 //!   lifespan hooks + graceful shutdown;
 //! - [`extract`]: validated JSON/query extractors whose errors name the field;
-//! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape.
+//! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape;
+//! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
+//!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -48,6 +50,7 @@ pub mod health;
 pub mod layers;
 pub mod logging;
 pub mod pagination;
+pub mod pii;
 pub mod problem;
 
 pub use app::{App, Component, exit_code};
