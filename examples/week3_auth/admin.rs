@@ -11,6 +11,7 @@ use starter::{
     extract::{Json, ValidQuery},
     mongo::{Mongo, Sort, bson::Document, oid},
     pagination::{Page, PageParams},
+    pii::Email,
 };
 
 #[derive(Clone)]
@@ -18,12 +19,13 @@ struct AdminState {
     users: MongoUserStore,
 }
 
-/// A user as an admin sees it: never the password hash.
-#[derive(serde::Serialize)]
+/// A user as an admin sees it: never the password hash. The email is in clear in the JSON
+/// and masked wherever it is formatted (`Debug`, logs): see `starter::pii`.
+#[derive(Debug, serde::Serialize)]
 struct UserOut {
     #[serde(with = "oid::hex")]
     id: starter::mongo::bson::oid::ObjectId,
-    email: String,
+    email: Email,
     roles: Vec<String>,
     created_at: String,
 }

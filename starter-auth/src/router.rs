@@ -66,6 +66,7 @@ use starter_core::{
     ApiError,
     extract::{Json, from_json_slice, from_query_str},
     layers::CSRF_HEADER,
+    pii::Email,
 };
 
 use crate::{
@@ -90,11 +91,11 @@ impl FromRef<AuthService> for Jwt {
     }
 }
 
-/// A user as the API shows it.
+/// A user as the API shows it: the email in clear in the JSON, masked in `Debug`.
 #[derive(Debug, Serialize)]
 pub struct UserOut {
     pub id: String,
-    pub email: String,
+    pub email: Email,
     pub roles: Vec<String>,
 }
 
