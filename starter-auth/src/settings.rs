@@ -555,4 +555,22 @@ mod tests {
         };
         assert_eq!(refused_key(&half, Profile::Dev), "auth.seed_admin.password");
     }
+
+    /// Settings may be `Debug`-printed whole: the seed admin's email shows masked, its
+    /// password redacted.
+    #[test]
+    fn debug_output_shows_no_seed_admin_credentials() {
+        let settings = AuthSettings {
+            seed_admin: SeedAdmin {
+                email: Some("root.admin@example.com".into()),
+                password: Some(SecretString::from("Seed-Admin-Pass-123")),
+            },
+            ..AuthSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("r***@example.com"), "{shown}");
+        for clear in ["root.admin", "Seed-Admin-Pass-123"] {
+            assert!(!shown.contains(clear), "{clear} in {shown}");
+        }
+    }
 }
