@@ -12,6 +12,7 @@ use starter::{
     extract::{Json, ValidQuery},
     mongo::{Mongo, Sort, bson::Document, oid},
     pagination::{Page, PageParams},
+    pii::Email,
 };
 
 #[derive(Clone)]
@@ -19,15 +20,16 @@ struct AdminState {
     users: MongoUserStore,
 }
 
-/// A user as an admin sees it: never the password hash.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+/// A user as an admin sees it: never the password hash. The email is in clear in the JSON
+/// and masked wherever it is formatted (`Debug`, logs): see `starter::pii`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 #[schema(as = AdminUserOut, example = json!({"id": "665f1c2ab4d4c3a1e0a1b2c3", "email": "alice@example.com",
     "roles": ["user"], "created_at": "2026-12-01T09:00:00Z"}))]
 struct UserOut {
     #[serde(with = "oid::hex")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     id: starter::mongo::bson::oid::ObjectId,
-    email: String,
+    email: Email,
     roles: Vec<String>,
     #[schema(format = DateTime)]
     created_at: String,

@@ -18,8 +18,8 @@
 //!   exact schemas (lengths, formats, patterns, required and nullable fields, no unknown
 //!   fields) and every status it can answer; errors share one problem+json schema; a test
 //!   fails when a route is missing from the document;
-//! - personal data: a note's optional `contact` (email, phone) is masked in `Debug` and
-//!   never logged.
+//! - personal data: a note's optional `contact` is `starter::pii::{Email, Phone}`, clear in
+//!   the owner's JSON and masked wherever it is formatted (`b***@example.com` in a log line).
 //!
 //! Run (starts a local MongoDB-protocol server when `APP_MONGO__URL` is unset):
 //!

@@ -1,12 +1,13 @@
 //! What is stored: one `Note` document per note, whatever API version wrote it. The two
 //! versions are two views of these documents; neither owns the storage format.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use starter::mongo::{
-    MongoDocument,
-    bson::{DateTime, oid::ObjectId},
+use starter::{
+    mongo::{
+        MongoDocument,
+        bson::{DateTime, oid::ObjectId},
+    },
+    pii::{Email, Phone},
 };
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
@@ -34,37 +35,27 @@ pub struct Note {
 
 /// Whom the note is about, or whom to call back. The same shape in v1 and v2.
 ///
-/// Both fields are personal data. `Debug` masks them, so a `tracing::debug!(?note)`
-/// cannot leak them; serde (the API and the database) sees them in clear.
-// TODO(pii): `email: starter_core::pii::Email`, `phone: Option<starter_core::pii::Phone>`
-// once the `pii` branch is merged; their own `Debug` then masks, and this impl goes.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+/// Both fields are personal data, so they are `starter::pii` types: `Debug` and `Display`
+/// mask them (`a***@example.com`, `+***********5678`), so a `tracing::debug!(?note)` cannot
+/// leak them, while serde (the API and the database) sees them in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ann@example.com", "phone": "+821012345678"}))]
 pub struct Contact {
     #[validate(email, length(max = 254))]
-    #[schema(format = "email", max_length = 254)]
-    pub email: String,
+    #[schema(value_type = String, format = "email", max_length = 254)]
+    pub email: Email,
     /// E.164: `+`, then 7 to 15 digits, the first not 0.
     #[serde(default)]
     #[validate(custom(function = "e164"))]
-    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$")]
-    pub phone: Option<String>,
-}
-
-impl fmt::Debug for Contact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Contact")
-            .field("email", &"[redacted]")
-            .field("phone", &self.phone.as_ref().map(|_| "[redacted]"))
-            .finish()
-    }
+    #[schema(value_type = Option<String>, pattern = r"^\+[1-9][0-9]{6,14}$")]
+    pub phone: Option<Phone>,
 }
 
 /// The rule of the `pattern` above, without a regex engine: the two must agree, or a
 /// client that trusts the document gets a 422 it could not foresee.
-fn e164(phone: &str) -> Result<(), ValidationError> {
-    let digits = phone.strip_prefix('+').unwrap_or_default();
+fn e164(phone: &Phone) -> Result<(), ValidationError> {
+    let digits = phone.expose().strip_prefix('+').unwrap_or_default();
     let ok = (7..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0');
