@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, header};
 use serde_json::Value;
-use starter::{config, mongo::testing::TestDb};
-use support::{
-    app::TestApp, assert_problem, client, header_list, logs, no_header, one_header, process,
-};
+use starter::config;
+use starter_test::{TestApp, TestDb, assert_problem, header_list, no_header, one_header};
+use support::{logs, process};
 
 const EXAMPLE: &str = "week0_health";
 const VUE_ORIGIN: &str = "http://localhost:5173";
@@ -41,7 +40,7 @@ async fn start() -> (TestApp, TestDb) {
 #[tokio::test]
 async fn health_reports_mongo_up() {
     let (server, _db) = start().await;
-    let resp = client().get(server.url("/health")).send().await.unwrap();
+    let resp = server.client().get("/health").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "ok", "{body}");
@@ -52,19 +51,11 @@ async fn health_reports_mongo_up() {
 #[tokio::test]
 async fn live_and_ready_are_200_once_listening() {
     let (server, _db) = start().await;
-    let live = client()
-        .get(server.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let live = server.client().get("/health/live").send().await.unwrap();
     assert_eq!(live.status(), StatusCode::OK);
     assert_eq!(live.json::<Value>().await.unwrap()["status"], "ok");
 
-    let ready = client()
-        .get(server.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.client().get("/health/ready").send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["ready"], true, "{body}");
@@ -74,8 +65,9 @@ async fn live_and_ready_are_200_once_listening() {
 #[tokio::test]
 async fn cors_preflight_allows_the_vue_dev_server_with_credentials() {
     let (server, _db) = start().await;
-    let resp = client()
-        .request(Method::OPTIONS, server.url("/api/async-demo"))
+    let resp = server
+        .client()
+        .request(Method::OPTIONS, "/api/async-demo")
         .header(header::ORIGIN, VUE_ORIGIN)
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
@@ -98,8 +90,9 @@ async fn cors_preflight_allows_the_vue_dev_server_with_credentials() {
     assert!(headers.iter().any(|h| h == "content-type"), "{headers:?}");
 
     // A simple (non-preflight) request from that origin gets the headers too.
-    let resp = client()
-        .get(server.url("/health/live"))
+    let resp = server
+        .client()
+        .get("/health/live")
         .header(header::ORIGIN, VUE_ORIGIN)
         .send()
         .await
@@ -117,8 +110,9 @@ async fn cors_preflight_allows_the_vue_dev_server_with_credentials() {
 #[tokio::test]
 async fn cors_does_not_allow_other_origins() {
     let (server, _db) = start().await;
-    let resp = client()
-        .request(Method::OPTIONS, server.url("/api/async-demo"))
+    let resp = server
+        .client()
+        .request(Method::OPTIONS, "/api/async-demo")
         .header(header::ORIGIN, "http://evil.example")
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .send()
@@ -126,8 +120,9 @@ async fn cors_does_not_allow_other_origins() {
         .unwrap();
     no_header(resp.headers(), header::ACCESS_CONTROL_ALLOW_ORIGIN);
 
-    let resp = client()
-        .get(server.url("/health/live"))
+    let resp = server
+        .client()
+        .get("/health/live")
         .header(header::ORIGIN, "http://evil.example")
         .send()
         .await
@@ -141,19 +136,16 @@ async fn request_id_is_echoed_or_generated() {
     // Before the app is built, as `main` starts logging first.
     let (logs, _guard) = logs::capture();
     let (server, _db) = start().await;
-    let resp = client()
-        .get(server.url("/health/live"))
+    let resp = server
+        .client()
+        .get("/health/live")
         .header("x-request-id", "week0-test-42")
         .send()
         .await
         .unwrap();
     assert_eq!(one_header(resp.headers(), "x-request-id"), "week0-test-42");
 
-    let resp = client()
-        .get(server.url("/health/live"))
-        .send()
-        .await
-        .unwrap();
+    let resp = server.client().get("/health/live").send().await.unwrap();
     let generated = one_header(resp.headers(), "x-request-id");
     assert!(!generated.is_empty());
 
@@ -167,8 +159,9 @@ async fn request_id_is_echoed_or_generated() {
 #[tokio::test]
 async fn unknown_route_is_404_problem_json() {
     let (server, _db) = start().await;
-    let resp = client()
-        .get(server.url("/no/such/route"))
+    let resp = server
+        .client()
+        .get("/no/such/route")
         .header("x-request-id", "rid-404")
         .send()
         .await
@@ -181,11 +174,7 @@ async fn unknown_route_is_404_problem_json() {
 #[tokio::test]
 async fn async_demo_joins_io_and_offloads_cpu() {
     let (server, _db) = start().await;
-    let resp = client()
-        .get(server.url("/api/async-demo"))
-        .send()
-        .await
-        .unwrap();
+    let resp = server.client().get("/api/async-demo").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
 
@@ -206,7 +195,7 @@ async fn async_demo_joins_io_and_offloads_cpu() {
 #[tokio::test]
 async fn sigterm_shuts_down_cleanly_and_closes_mongo() {
     let (mut server, _db) = process::spawn_with_db(EXAMPLE, &[]).await;
-    let resp = client().get(server.url("/health")).send().await.unwrap();
+    let resp = server.client().get("/health").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
     server.signal(15); // SIGTERM

@@ -25,9 +25,8 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode, header};
 use serde_json::{Value, json};
 use starter::config;
-use support::{
-    app::TestApp, assert_problem, client, error_fields, logs, no_header, one_header, process,
-};
+use starter_test::{Problem, TestApp, assert_problem, http_client, no_header, one_header};
+use support::{logs, process};
 
 const EXAMPLE: &str = "week1_memos";
 const WELCOME_TITLE: &str = "Welcome to week 1";
@@ -51,8 +50,9 @@ async fn json_of(resp: Response, status: StatusCode) -> Value {
 }
 
 async fn create(server: &TestApp, body: Value) -> Response {
-    client()
-        .post(server.url("/api/memos"))
+    server
+        .client()
+        .post("/api/memos")
         .json(&body)
         .send()
         .await
@@ -64,15 +64,16 @@ async fn create_ok(server: &TestApp, body: Value) -> Value {
 }
 
 /// A 422 `validation_failed` whose `errors[]` names exactly `field`.
-async fn invalid(resp: Response, field: &str) -> Value {
-    let body = assert_problem(resp, 422, "validation_failed").await;
-    assert_eq!(error_fields(&body), vec![field.to_owned()], "{body}");
-    body
+async fn invalid(resp: Response, field: &str) -> Problem {
+    let problem = assert_problem(resp, 422, "validation_failed").await;
+    problem.assert_fields(&[field]);
+    problem
 }
 
 async fn list(server: &TestApp, query: &str) -> Value {
-    let resp = client()
-        .get(server.url(&format!("/api/memos{query}")))
+    let resp = server
+        .client()
+        .get(&format!("/api/memos{query}"))
         .send()
         .await
         .unwrap();
@@ -110,7 +111,7 @@ async fn startup_hook_seeds_a_welcome_memo() {
 #[tokio::test]
 async fn memo_crud_round_trip() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
 
     // Create: 201, Location, the memo with id and RFC 3339 created_at.
     let resp = create(
@@ -188,7 +189,7 @@ async fn memo_crud_round_trip() {
 #[tokio::test]
 async fn unknown_id_is_404_for_every_verb() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
     let url = server.url("/api/memos/999999");
     let body = json!({"title": "x"});
     for resp in [
@@ -212,7 +213,7 @@ async fn unknown_id_is_404_for_every_verb() {
 #[tokio::test]
 async fn invalid_bodies_are_422_naming_the_field() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
 
     // Malformed JSON: the body as a whole.
     let resp = http
@@ -305,7 +306,7 @@ async fn invalid_bodies_are_422_naming_the_field() {
 #[tokio::test]
 async fn invalid_query_values_are_422_naming_the_parameter() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=101", "limit"),
@@ -389,8 +390,9 @@ async fn list_filters_by_tag_and_text_and_pages() {
     assert_eq!(seen, titles(&all));
 
     // skip and cursor together are refused by the kit's PageParams.
-    let resp = client()
-        .get(server.url("/api/memos?skip=1&cursor=2"))
+    let resp = server
+        .client()
+        .get("/api/memos?skip=1&cursor=2")
         .send()
         .await
         .unwrap();
@@ -408,14 +410,14 @@ async fn duplicate_title_is_409() {
     // Renaming onto another memo's title is refused too; keeping one's own title is not.
     let other = create_ok(&server, json!({"title": "Other"})).await;
     let url = server.url(&format!("/api/memos/{}", other["id"]));
-    let resp = client()
+    let resp = http_client()
         .patch(&url)
         .json(&json!({"title": WELCOME_TITLE}))
         .send()
         .await
         .unwrap();
     assert_problem(resp, 409, "duplicate_title").await;
-    let resp = client()
+    let resp = http_client()
         .put(&url)
         .json(&json!({"title": "Other", "content": "same title"}))
         .send()
@@ -427,7 +429,7 @@ async fn duplicate_title_is_409() {
 #[tokio::test]
 async fn client_version_header_is_read_and_echoed() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
 
     let resp = http
         .get(server.url("/api/memos"))
@@ -459,7 +461,7 @@ async fn client_version_header_is_read_and_echoed() {
 #[tokio::test]
 async fn last_memo_cookie_is_set_on_create_and_read_back() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
     let last = server.url("/api/memos/last");
 
     // No cookie yet.
@@ -524,7 +526,7 @@ async fn last_memo_cookie_is_set_on_create_and_read_back() {
 #[tokio::test]
 async fn middleware_adds_response_time_to_memo_routes() {
     let server = start().await;
-    let http = client();
+    let http = http_client();
     // On successes and on errors of the memo routes.
     for path in ["/api/memos", "/api/memos/1", "/api/memos/424242"] {
         let resp = http.get(server.url(path)).send().await.unwrap();
@@ -547,8 +549,9 @@ async fn middleware_adds_response_time_to_memo_routes() {
 #[tokio::test]
 async fn sigterm_runs_the_shutdown_hook() {
     let mut server = process::spawn_example(EXAMPLE, &[]).await;
-    let resp = client()
-        .post(server.url("/api/memos"))
+    let resp = server
+        .client()
+        .post("/api/memos")
         .json(&json!({"title": "Lost at shutdown"}))
         .send()
         .await

@@ -96,7 +96,7 @@ impl Drop for OwnDb {
 
 /// Polls `url` until `want` status, for at most `limit`; returns the time it took.
 async fn wait_for_status(url: &str, want: u16, limit: Duration) -> Duration {
-    let client = support::client();
+    let client = starter_test::http_client();
     let started = Instant::now();
     loop {
         if let Ok(r) = client.get(url).send().await
@@ -157,7 +157,7 @@ async fn database_outage_gives_503_and_recovers() {
     )
     .await;
     eprintln!("service up after {:?}", t0.elapsed());
-    let client = support::client();
+    let client = starter_test::http_client();
     let created = client
         .post(server.url("/api/notes"))
         .json(&serde_json::json!({"title": "survives", "content": "outage"}))
@@ -188,7 +188,7 @@ async fn database_outage_gives_503_and_recovers() {
         "first DB request after the outage answered in {:?}",
         t.elapsed()
     );
-    let problem = support::assert_problem(resp, 503, "database_unavailable").await;
+    let problem = starter_test::assert_problem(resp, 503, "database_unavailable").await;
     assert!(!problem["detail"].as_str().unwrap().contains("127.0.0.1"));
     let resp = client
         .post(server.url("/api/notes"))
@@ -197,7 +197,7 @@ async fn database_outage_gives_503_and_recovers() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 503);
-    assert_eq!(support::one_header(resp.headers(), "retry-after"), "5");
+    assert_eq!(starter_test::one_header(resp.headers(), "retry-after"), "5");
 
     let took = wait_for_status(&server.url("/health/ready"), 503, Duration::from_secs(10)).await;
     eprintln!("ready turned 503 after {took:?}");
@@ -260,11 +260,7 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_zero() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let refused = tokio::net::TcpStream::connect(&addr).await.is_err()
-            || support::client()
-                .get(server.url("/health/live"))
-                .send()
-                .await
-                .is_err();
+            || server.client().get("/health/live").send().await.is_err();
         if refused {
             break;
         }

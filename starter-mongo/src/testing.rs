@@ -56,6 +56,20 @@ impl TestDb {
         &self.settings
     }
 
+    /// Points an app's `settings` at this database: its URL and name. The rest (timeouts,
+    /// the cursor secret) stays as configured, so the app runs as it would in production.
+    ///
+    /// ```no_run
+    /// # async fn t(mut settings: starter_mongo::MongoSettings) {
+    /// let db = starter_mongo::testing::TestDb::new().await;
+    /// db.configure(&mut settings); // e.g. `&mut app_settings.mongo`
+    /// # }
+    /// ```
+    pub fn configure(&self, settings: &mut MongoSettings) {
+        settings.url = self.settings.url.clone();
+        settings.database = self.settings.database.clone();
+    }
+
     pub fn name(&self) -> &str {
         &self.settings.database
     }

@@ -15,7 +15,7 @@ use std::{
 };
 
 use serde_json::Value;
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter, prelude::*};
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Everything the subscriber wrote, shared with the test.
 #[derive(Clone, Default)]
@@ -82,28 +82,28 @@ impl Logs {
 
 /// Installs the JSON subscriber of `logging::init` (stage/prod format) at `info` for this
 /// thread, until the guard is dropped. `RUST_LOG` is ignored, so the test sees what
-/// production logs whatever the developer's environment says.
+/// production logs whatever the developer's environment says. The subscriber is the test
+/// kit's (`starter_test::logs::subscriber`): with `STARTER_TEST_LOG_DIR` set, the lines
+/// also go to the run's log file, which the thread's own subscriber would otherwise keep
+/// from them.
 pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
     // tracing caches, per callsite, whether any subscriber is interested. With a single
     // registered subscriber (this thread's), a callsite first hit on another thread (a test
     // running in parallel, without one) is judged by that thread's default alone: "never",
     // cached for good, and this thread's subscriber would miss those events. A global
-    // subscriber that records nothing makes two registered, so the interest of every
-    // callsite accounts for this one ("sometimes": asked on each event).
+    // subscriber makes two registered, so the interest of every callsite accounts for this
+    // one ("sometimes": asked on each event): the kit's, writing to the log file, when
+    // `STARTER_TEST_LOG_DIR` is set; otherwise one that records nothing.
     static GLOBAL: std::sync::Once = std::sync::Once::new();
     GLOBAL.call_once(|| {
-        let _ =
-            tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::default());
+        if !starter_test::logs::init() {
+            let _ = tracing::subscriber::set_global_default(
+                tracing::subscriber::NoSubscriber::default(),
+            );
+        }
     });
 
     let logs = Logs::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(EnvFilter::new("info"))
-        .with(starter::logging::layer(
-            starter::config::LogFormat::Json,
-            logs.clone(),
-            false,
-        ));
-    let guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(starter_test::logs::subscriber(logs.clone()));
     (logs, guard)
 }

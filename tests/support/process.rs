@@ -22,14 +22,15 @@
 
 use std::{
     collections::HashSet,
-    io::{BufRead, BufReader, Read},
+    fs::{File, OpenOptions},
+    io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant, SystemTime},
 };
 
-use starter::mongo::testing::TestDb;
+use starter_test::{TestClient, TestDb, logs};
 
 /// How long an example gets to log `listening on …`.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(40);
@@ -52,6 +53,11 @@ impl Server {
     /// `base` + `path` (`"/health"`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A new client of this process (the test kit's, with its own cookie jar).
+    pub fn client(&self) -> TestClient {
+        TestClient::new(&self.base)
     }
 
     /// Everything the process wrote to stdout and stderr so far.
@@ -350,9 +356,18 @@ pub fn start_example(name: &str, env: &[(&str, &str)]) -> Server {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
 
     let output = Arc::new(Mutex::new(String::new()));
+    let log_file = child_log_file(name, child.id());
     let readers = vec![
-        collect(child.stdout.take().expect("piped stdout"), output.clone()),
-        collect(child.stderr.take().expect("piped stderr"), output.clone()),
+        collect(
+            child.stdout.take().expect("piped stdout"),
+            output.clone(),
+            log_file.clone(),
+        ),
+        collect(
+            child.stderr.take().expect("piped stderr"),
+            output.clone(),
+            log_file,
+        ),
     ];
     Server {
         base: String::new(),
@@ -365,10 +380,39 @@ pub fn start_example(name: &str, env: &[(&str, &str)]) -> Server {
     }
 }
 
-/// Appends every line of `stream` to `output`, on a thread of its own.
+/// With `STARTER_TEST_LOG_DIR` set, the file the output of the child `name` (process
+/// `pid`) is kept in, next to the in-process apps' lines of this test process
+/// (`<test-binary>-<pid>.jsonl`, see `starter_test::logs`):
+/// `<test-binary>-<test pid>.<name>-<pid>.log`. Mostly the JSON lines the example logs
+/// (the harness runs it with `APP_LOG__FORMAT=json`), plus whatever it writes as plain
+/// text, a start-up error on stderr say: hence `.log`.
+fn child_log_file(name: &str, pid: u32) -> Option<Arc<Mutex<File>>> {
+    let dir = logs::log_dir()?;
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| {
+        panic!(
+            "{}: cannot create {}: {e}",
+            logs::LOG_DIR_VAR,
+            dir.display()
+        )
+    });
+    let path = dir.join(format!(
+        "{}-{}.{name}-{pid}.log",
+        logs::test_binary_name(),
+        std::process::id()
+    ));
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{}: cannot open {}: {e}", logs::LOG_DIR_VAR, path.display()));
+    Some(Arc::new(Mutex::new(file)))
+}
+
+/// Appends every line of `stream` to `output` (and to `log_file`), on a thread of its own.
 fn collect(
     stream: impl Read + Send + 'static,
     output: Arc<Mutex<String>>,
+    log_file: Option<Arc<Mutex<File>>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
@@ -378,12 +422,21 @@ fn collect(
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
-                    out.push_str(&text);
+                    let mut text = String::from_utf8_lossy(&line).into_owned();
                     if !text.ends_with('\n') {
-                        out.push('\n');
+                        text.push('\n');
                     }
+                    if let Some(file) = &log_file {
+                        // One write per line, under the lock: stdout's and stderr's
+                        // threads never interleave inside a line.
+                        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                        file.write_all(text.as_bytes())
+                            .expect("a line appended to the STARTER_TEST_LOG_DIR file");
+                    }
+                    output
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_str(&text);
                 }
             }
         }

@@ -6,13 +6,9 @@ pub use mongodb::bson::{Document, doc, oid::ObjectId};
 pub use reqwest::{Response, StatusCode, header};
 pub use serde_json::{Value, json};
 use starter::config;
-pub use starter::mongo::testing::TestDb;
+pub use starter_test::{Problem, TestApp, TestDb, assert_problem, header_values, one_header};
 
 use crate::app;
-pub use crate::support::{
-    app::TestApp, assert_problem, client, error_fields, header_values, one_header,
-    post_json as post,
-};
 
 /// Ids that are not ObjectIds: not hex, 24 non-hex characters, too short, too long (25).
 pub const BAD_IDS: [&str; 4] = [
@@ -44,28 +40,26 @@ pub fn settings(db: &TestDb) -> app::Settings {
 }
 
 /// [`assert_problem`], plus: the body's `request_id` is the response's `x-request-id`.
-pub async fn problem(resp: Response, status: u16, code: &str) -> Value {
+pub async fn problem(resp: Response, status: u16, code: &str) -> Problem {
     // Exactly one, on errors too.
     let header_id = one_header(resp.headers(), "x-request-id");
     assert!(!header_id.is_empty());
-    let body = assert_problem(resp, status, code).await;
-    assert_eq!(body["request_id"], header_id.as_str(), "{body}");
-    body
+    let problem = assert_problem(resp, status, code).await;
+    assert_eq!(problem["request_id"], header_id.as_str(), "{problem}");
+    problem
 }
 
-/// A 422 `validation_failed` whose `errors[]` names exactly `field` (one entry).
-pub async fn invalid(resp: Response, field: &str) -> Value {
-    let body = problem(resp, 422, "validation_failed").await;
-    assert_eq!(error_fields(&body), vec![field.to_owned()], "{body}");
-    for key in ["field", "code", "message"] {
-        assert!(
-            body["errors"][0][key]
-                .as_str()
-                .is_some_and(|s| !s.is_empty()),
-            "errors[0].{key}: {body}"
-        );
-    }
-    body
+/// A 422 `validation_failed` whose `errors[]` names exactly `field` (one entry, with a
+/// `code` and a `message`).
+pub async fn invalid(resp: Response, field: &str) -> Problem {
+    let problem = problem(resp, 422, "validation_failed").await;
+    problem.assert_fields(&[field]);
+    problem
+}
+
+/// `POST path` with a JSON body.
+pub async fn post(server: &TestApp, path: &str, body: &Value) -> Response {
+    server.client().post_json(path, body).await
 }
 
 /// Status and JSON body of a successful response (panics with the body otherwise).
@@ -79,26 +73,22 @@ pub async fn json_ok(resp: Response, status: StatusCode) -> Value {
 }
 
 pub async fn get(server: &TestApp, path: &str) -> Response {
-    client().get(server.url(path)).send().await.unwrap()
+    server.client().get(path).send().await.unwrap()
 }
 
 pub async fn delete(server: &TestApp, path: &str) -> Response {
-    client().delete(server.url(path)).send().await.unwrap()
+    server.client().delete(path).send().await.unwrap()
 }
 
 pub async fn patch(server: &TestApp, path: &str, body: &Value) -> Response {
-    client()
-        .patch(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    server.client().patch(path).json(body).send().await.unwrap()
 }
 
 /// A raw (possibly malformed) JSON body.
 pub async fn post_raw(server: &TestApp, path: &str, content_type: &str, body: &str) -> Response {
-    client()
-        .post(server.url(path))
+    server
+        .client()
+        .post(path)
         .header(header::CONTENT_TYPE, content_type)
         .body(body.to_owned())
         .send()

@@ -72,8 +72,9 @@ async fn create_defaults_content_and_tags() {
 async fn unknown_id_is_404_not_found() {
     let (server, _db) = start().await;
     let path = format!("/api/notes/{UNKNOWN_ID}");
-    let resp = client()
-        .get(server.url(&path))
+    let resp = server
+        .client()
+        .get(&path)
         .header("x-request-id", "rid-week2-404")
         .send()
         .await

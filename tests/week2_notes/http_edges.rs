@@ -8,8 +8,9 @@ async fn unknown_route_is_404_problem_json() {
     let body = problem(get(&server, "/api/nope").await, 404, "not_found").await;
     assert_eq!(body["instance"], "/api/nope", "{body}");
     // A known path with a method it does not have.
-    let resp = client()
-        .put(server.url(&format!("/api/notes/{UNKNOWN_ID}")))
+    let resp = server
+        .client()
+        .put(&format!("/api/notes/{UNKNOWN_ID}"))
         .json(&json!({}))
         .send()
         .await
@@ -48,7 +49,7 @@ async fn body_over_the_limit_is_413_problem_json() {
 /// answer before reading everything, so write errors are ignored.
 async fn chunked_post(server: &TestApp, path: &str, mib: usize) -> (u16, String, String) {
     use std::io::{Read, Write};
-    let addr = server.base.trim_start_matches("http://").to_owned();
+    let addr = server.base().trim_start_matches("http://").to_owned();
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(&addr).expect("connect");

@@ -7,8 +7,9 @@ async fn logs_are_json_lines_with_request_fields_and_never_credentials() {
     // Before the app is built, as `main` starts logging first.
     let (logs, _guard) = logs::capture();
     let (server, _db) = start().await;
-    let resp = client()
-        .get(server.url("/api/notes?limit=1"))
+    let resp = server
+        .client()
+        .get("/api/notes?limit=1")
         .header("authorization", "Bearer very-secret-token")
         .header("cookie", "refresh_token=very-secret-cookie")
         .header("x-request-id", "trace-me-123")

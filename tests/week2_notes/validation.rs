@@ -109,8 +109,9 @@ async fn create_validation_names_the_field() {
         "unsupported_media_type",
     )
     .await;
-    let resp = client()
-        .post(server.url("/api/notes"))
+    let resp = server
+        .client()
+        .post("/api/notes")
         .body(r#"{"title":"t"}"#)
         .send()
         .await

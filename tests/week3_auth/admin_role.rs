@@ -62,11 +62,7 @@ async fn admin_users_is_for_admins_only() {
     )
     .await;
     unauthorized(
-        client()
-            .get(server.url("/admin/users"))
-            .send()
-            .await
-            .unwrap(),
+        server.client().get("/admin/users").send().await.unwrap(),
         "unauthenticated",
     )
     .await;

@@ -14,7 +14,6 @@ pub use mongodb::bson::{Bson, Document, doc};
 pub use reqwest::{Response, StatusCode, header};
 pub use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-pub use starter::mongo::testing::TestDb;
 use starter::{
     auth::settings::{Quota, RateLimits},
     config,
@@ -22,8 +21,8 @@ use starter::{
 
 use crate::app;
 pub use crate::app::Settings;
-pub use crate::support::{
-    app::TestApp, assert_problem, client, error_fields, header_values, one_header, post_json,
+pub use starter_test::{
+    Problem, TestApp, TestDb, assert_problem, header_values, http_client, one_header,
 };
 
 /// The HS256 secret of every app in these tests (48 bytes).
@@ -90,7 +89,7 @@ pub async fn start_fails_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> 
         .await
         .expect("a free port on 127.0.0.1");
     let served = tokio::time::timeout(
-        crate::support::app::STARTUP_TIMEOUT,
+        starter_test::app::STARTUP_TIMEOUT,
         app.serve(listener, std::future::pending()),
     )
     .await
@@ -136,9 +135,9 @@ pub async fn json_ok(resp: Response, status: StatusCode) -> Value {
 /// API carries one, RFC 9110 §11.6.1): `Bearer`, with `error="invalid_token"` (RFC 6750 §3.1)
 /// when the request carried an access token that was refused (`invalid_token`), and without
 /// an `error` (perhaps with a realm) when it carried none (`unauthenticated`).
-pub async fn unauthorized(resp: Response, code: &str) -> Value {
-    let challenges = header_values(resp.headers(), header::WWW_AUTHENTICATE);
+pub async fn unauthorized(resp: Response, code: &str) -> Problem {
     let body = assert_problem(resp, 401, code).await;
+    let challenges = header_values(&body.headers, header::WWW_AUTHENTICATE);
     assert_eq!(
         challenges.len(),
         1,
@@ -184,10 +183,15 @@ pub async fn problem_status(resp: Response, status: u16) -> Value {
 }
 
 /// A 422 `validation_failed` naming `field` (and only it).
-pub async fn invalid(resp: Response, field: &str) -> Value {
-    let body = assert_problem(resp, 422, "validation_failed").await;
-    assert_eq!(error_fields(&body), vec![field.to_owned()], "{body}");
-    body
+pub async fn invalid(resp: Response, field: &str) -> Problem {
+    let problem = assert_problem(resp, 422, "validation_failed").await;
+    problem.assert_fields(&[field]);
+    problem
+}
+
+/// `POST path` with a JSON body.
+pub async fn post_json(server: &TestApp, path: &str, body: &Value) -> Response {
+    server.client().post_json(path, body).await
 }
 
 pub async fn post_raw(
@@ -196,7 +200,7 @@ pub async fn post_raw(
     content_type: Option<&str>,
     body: &str,
 ) -> Response {
-    let mut req = client().post(server.url(path)).body(body.to_owned());
+    let mut req = server.client().post(path).body(body.to_owned());
     if let Some(ct) = content_type {
         req = req.header(header::CONTENT_TYPE, ct);
     }
@@ -237,8 +241,9 @@ pub async fn login_from(
     password: &str,
     headers: &[(&str, &str)],
 ) -> Response {
-    let mut req = client()
-        .post(server.url("/auth/login"))
+    let mut req = server
+        .client()
+        .post("/auth/login")
         .json(&json!({ "email": email, "password": password }));
     for (name, value) in headers {
         req = req.header(*name, *value);
@@ -417,7 +422,7 @@ pub async fn cookie_post(
     if let Some(c) = csrf_cookie {
         pairs.push(format!("csrf_token={c}"));
     }
-    let mut req = client().post(server.url(path));
+    let mut req = server.client().post(path);
     if !pairs.is_empty() {
         req = req.header(header::COOKIE, pairs.join("; "));
     }
@@ -459,8 +464,9 @@ pub async fn logout_resp(server: &TestApp, session: &Session) -> Response {
 }
 
 pub async fn get_bearer(server: &TestApp, path: &str, token: &str) -> Response {
-    client()
-        .get(server.url(path))
+    server
+        .client()
+        .get(path)
         .bearer_auth(token)
         .send()
         .await
@@ -643,8 +649,9 @@ pub async fn assert_rate_limited(resp: Response, max_secs: u64) {
 }
 
 pub async fn create_note(server: &TestApp, token: &str, title: &str) -> Value {
-    let resp = client()
-        .post(server.url("/api/notes"))
+    let resp = server
+        .client()
+        .post("/api/notes")
         .bearer_auth(token)
         .json(&json!({ "title": title, "content": format!("content of {title}"), "tags": ["t"] }))
         .send()

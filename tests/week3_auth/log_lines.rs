@@ -13,7 +13,7 @@ async fn logs_never_contain_passwords_hashes_tokens_or_emails() {
     let (server, db) = start().await;
     let address = email("logs");
     let with_id = |req: reqwest::RequestBuilder, id: &str| req.header("x-request-id", id);
-    let http = client();
+    let http = http_client();
 
     let resp = with_id(http.post(server.url("/auth/register")), "log-register")
         .json(&json!({ "email": address, "password": PASSWORD }))
@@ -195,7 +195,7 @@ async fn a_proxy_missing_from_trusted_proxies_is_warned_about_once() {
     // No trusted proxies (the default), and the tests connect from 127.0.0.1.
     let (server, _db) = start_with(|s| s.auth.trusted_proxies = Vec::new()).await;
     let refresh = |forwarded: Option<&'static str>| {
-        let mut req = client().post(server.url("/auth/refresh"));
+        let mut req = server.client().post("/auth/refresh");
         if let Some(xff) = forwarded {
             req = req.header("x-forwarded-for", xff);
         }
@@ -226,8 +226,9 @@ async fn a_proxy_missing_from_trusted_proxies_is_warned_about_once() {
     let (captured, _guard) = logs::capture();
     let (server, _db) =
         start_with(|s| s.auth.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
-    let resp = client()
-        .post(server.url("/auth/refresh"))
+    let resp = server
+        .client()
+        .post("/auth/refresh")
         .header("x-forwarded-for", "203.0.113.9")
         .send()
         .await

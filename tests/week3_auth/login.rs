@@ -41,8 +41,9 @@ async fn login_accepts_the_oauth2_password_form() {
     let address = email("form");
     let user = register(&server, &address, PASSWORD).await;
 
-    let with_grant = client()
-        .post(server.url("/auth/login"))
+    let with_grant = server
+        .client()
+        .post("/auth/login")
         .form(&[
             ("grant_type", "password"),
             ("username", address.as_str()),
@@ -55,16 +56,18 @@ async fn login_accepts_the_oauth2_password_form() {
     let body = json_ok(me(&server, &session.access).await, StatusCode::OK).await;
     assert_eq!(body, user);
 
-    let without_grant = client()
-        .post(server.url("/auth/login"))
+    let without_grant = server
+        .client()
+        .post("/auth/login")
         .form(&[("username", address.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
     session_of(without_grant).await;
 
-    let wrong = client()
-        .post(server.url("/auth/login"))
+    let wrong = server
+        .client()
+        .post("/auth/login")
         .form(&[
             ("username", address.as_str()),
             ("password", "wrong-password"),
@@ -179,7 +182,7 @@ async fn overlong_credentials_get_the_same_401_without_hashing() {
     let (server, _db) = start_with(|s| s.auth.argon2_iterations = 8).await;
     let address = email("overlong");
     register(&server, &address, PASSWORD).await;
-    let http = client();
+    let http = http_client();
     let (wrong, _) = timed_login(
         &http,
         &server,
@@ -243,8 +246,9 @@ async fn overlong_credentials_get_the_same_401_without_hashing() {
 }
 
 async fn form_login_with(server: &TestApp, address: &str, headers: &[(&str, &str)]) -> Response {
-    let mut req = client()
-        .post(server.url("/auth/login"))
+    let mut req = server
+        .client()
+        .post("/auth/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(format!("username={address}&password={PASSWORD}"));
     for (name, value) in headers {
@@ -290,7 +294,7 @@ async fn browser_logins_only_come_from_allowed_origins() {
 
     // The Vue dev server (cors.allowed_origins in dev), the server's own origin, and
     // clients that send no Origin (curl).
-    let own = server.base.clone();
+    let own = server.base().to_owned();
     for headers in [
         &[
             ("origin", "http://localhost:5173"),

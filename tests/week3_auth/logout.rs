@@ -57,8 +57,9 @@ async fn logout_all_ends_every_session_of_the_user() {
     let (_, bystander) = new_user(&server, "bystander").await;
 
     unauthorized(
-        client()
-            .post(server.url("/auth/logout-all"))
+        server
+            .client()
+            .post("/auth/logout-all")
             .send()
             .await
             .unwrap(),
@@ -66,8 +67,9 @@ async fn logout_all_ends_every_session_of_the_user() {
     )
     .await;
 
-    let resp = client()
-        .post(server.url("/auth/logout-all"))
+    let resp = server
+        .client()
+        .post("/auth/logout-all")
         .bearer_auth(&s1.access)
         .send()
         .await

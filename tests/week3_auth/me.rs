@@ -16,8 +16,9 @@ async fn me_returns_the_caller() {
         bob
     );
     // The scheme is case-insensitive (RFC 9110 §11.1).
-    let resp = client()
-        .get(server.url("/me"))
+    let resp = server
+        .client()
+        .get("/me")
         .header(header::AUTHORIZATION, format!("bearer {}", a.access))
         .send()
         .await
@@ -28,7 +29,7 @@ async fn me_returns_the_caller() {
 #[tokio::test]
 async fn me_without_a_token_is_401_unauthenticated() {
     let (server, _db) = start().await;
-    let resp = client().get(server.url("/me")).send().await.unwrap();
+    let resp = server.client().get("/me").send().await.unwrap();
     unauthorized(resp, "unauthenticated").await;
 }
 
@@ -38,8 +39,9 @@ async fn me_with_a_malformed_token_is_401_invalid_token() {
     for bad in ["abc", "a.b.c", "eyJhbGciOiJIUzI1NiJ9..", "....", "null"] {
         assert_token_refused(&server, bad).await;
     }
-    let resp = client()
-        .get(server.url("/me"))
+    let resp = server
+        .client()
+        .get("/me")
         .header(header::AUTHORIZATION, "Bearer ")
         .send()
         .await

@@ -8,7 +8,7 @@ async fn notes_routes_require_a_bearer_token() {
     let (_, s) = new_user(&server, "notesauth").await;
     let note = create_note(&server, &s.access, "mine").await;
     let path = format!("/api/notes/{}", note["id"].as_str().unwrap());
-    let http = client();
+    let http = http_client();
     let requests = [
         http.get(server.url("/api/notes")),
         http.post(server.url("/api/notes"))
@@ -53,8 +53,9 @@ async fn note_title_must_be_1_to_100_characters() {
     let (server, _db) = start().await;
     let (_, s) = new_user(&server, "title").await;
     for bad in [String::new(), "x".repeat(101), "é".repeat(101)] {
-        let resp = client()
-            .post(server.url("/api/notes"))
+        let resp = server
+            .client()
+            .post("/api/notes")
             .bearer_auth(&s.access)
             .json(&json!({ "title": bad }))
             .send()
@@ -80,16 +81,18 @@ async fn another_users_note_is_404_for_read_patch_and_delete() {
         "not_found",
     )
     .await;
-    let patched = client()
-        .patch(server.url(&path))
+    let patched = server
+        .client()
+        .patch(&path)
         .bearer_auth(&b.access)
         .json(&json!({ "title": "pwned", "content": "pwned" }))
         .send()
         .await
         .unwrap();
     assert_problem(patched, 404, "not_found").await;
-    let deleted = client()
-        .delete(server.url(&path))
+    let deleted = server
+        .client()
+        .delete(&path)
         .bearer_auth(&b.access)
         .send()
         .await
@@ -105,8 +108,9 @@ async fn another_users_note_is_404_for_read_patch_and_delete() {
     assert_eq!(list_titles(&server, &a.access).await, ["private"]);
 
     // And the owner can still delete it.
-    let resp = client()
-        .delete(server.url(&path))
+    let resp = server
+        .client()
+        .delete(&path)
         .bearer_auth(&a.access)
         .send()
         .await

@@ -24,11 +24,7 @@ async fn fourth_login_in_a_burst_of_three_is_429_and_health_stays_up() {
     assert_rate_limited(login_resp(&server, &address, PASSWORD).await, 60).await;
 
     for _ in 0..20 {
-        let resp = client()
-            .get(server.url("/health/live"))
-            .send()
-            .await
-            .unwrap();
+        let resp = server.client().get("/health/live").send().await.unwrap();
         assert_eq!(resp.status(), 200);
     }
     // Other routes are not limited by the login quota.

@@ -169,8 +169,9 @@ async fn logout_all_during_refreshes_leaves_no_refresh_token_working() {
                 .map(|s| refresh_resp(&server, s)),
         );
         let logout_all = async {
-            client()
-                .post(server.url("/auth/logout-all"))
+            server
+                .client()
+                .post("/auth/logout-all")
                 .bearer_auth(&sessions[1].access)
                 .send()
                 .await

@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, send};
+use common::{PASSWORD, login, send, spawn, spawn_with, user};
 use serde_json::json;
 
 #[tokio::test]
 async fn register_login_me() {
-    let app = TestApp::spawn().await;
-    let anonymous = app.anonymous();
+    let app = spawn().await;
+    let anonymous = app.client();
 
     let credentials = json!({ "email": "Ann@Example.com", "password": PASSWORD });
     let (status, user) = send(anonymous.post("/auth/register").json(&credentials)).await;
@@ -33,7 +33,7 @@ async fn register_login_me() {
     assert_eq!(status, 401);
     assert_eq!(problem["code"], "invalid_credentials");
 
-    let ann = app.login("ann@example.com", PASSWORD).await;
+    let ann = login(&app, "ann@example.com", PASSWORD).await;
     let (status, me) = send(ann.get("/me")).await;
     assert_eq!(status, 200);
     assert_eq!(me["id"], user["id"]);
@@ -46,21 +46,21 @@ async fn register_login_me() {
 #[tokio::test]
 async fn only_admins_list_users() {
     // The admin is seeded at start-up from `auth.seed_admin`, as in production.
-    let app = TestApp::spawn_with(|settings| {
+    let app = spawn_with(|settings| {
         settings.auth.seed_admin.email = Some("admin@example.com".into());
         settings.auth.seed_admin.password = Some("admin password".to_owned().into());
     })
     .await;
 
-    let (status, _) = send(app.anonymous().get("/api/admin/users")).await;
+    let (status, _) = send(app.client().get("/api/admin/users")).await;
     assert_eq!(status, 401);
 
-    let ann = app.user("ann@example.com").await;
+    let ann = user(&app, "ann@example.com").await;
     let (status, problem) = send(ann.get("/api/admin/users")).await;
     assert_eq!(status, 403);
     assert_eq!(problem["code"], "forbidden");
 
-    let admin = app.login("admin@example.com", "admin password").await;
+    let admin = login(&app, "admin@example.com", "admin password").await;
     let (status, users) = send(admin.get("/api/admin/users")).await;
     assert_eq!(status, 200, "{users}");
     let emails: Vec<&str> = users["items"]

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::TestApp;
+use common::spawn;
 
 use {{crate_name}}::app::healthcheck;
 
 #[tokio::test]
 async fn passes_against_a_ready_service() {
-    let app = TestApp::spawn().await;
-    healthcheck::check(app.addr)
+    let app = spawn().await;
+    healthcheck::check(app.addr())
         .await
         .expect("the service is ready");
 }

@@ -4,21 +4,22 @@
 
 mod common;
 
-use common::{Api, TestApp, send};
+use common::{send, spawn};
 use serde_json::json;
+use starter_test::{TestApp, TestClient, assert_problem};
 
 /// A client of `/api/notes`{% if auth %}: logged in as a newly registered user{% else %} (the API is public){% endif %}.
-async fn client(app: &TestApp) -> Api<'_> {
+async fn client(app: &TestApp) -> TestClient {
 {%- if auth %}
-    app.user("ann@example.com").await
+    common::user(app, "ann@example.com").await
 {%- else %}
-    app.anonymous()
+    app.client()
 {%- endif %}
 }
 
 #[tokio::test]
 async fn create_read_update_delete() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let api = client(&app).await;
 
     let resp = api
@@ -57,21 +58,20 @@ async fn create_read_update_delete() {
 
 #[tokio::test]
 async fn invalid_input_is_a_422_naming_the_field() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let api = client(&app).await;
 
-    let (status, problem) = send(api.post("/api/notes").json(&json!({ "title": "" }))).await;
-    assert_eq!(status, 422);
-    assert_eq!(problem["code"], "validation_failed");
-    assert_eq!(problem["errors"][0]["field"], "title");
+    let resp = api.post_json("/api/notes", &json!({ "title": "" })).await;
+    assert_problem(resp, 422, "validation_failed")
+        .await
+        .assert_fields(&["title"]);
 
-    let (status, problem) = send(
-        api.post("/api/notes")
-            .json(&json!({ "title": "t", "tags": ["ok", " "] })),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert_eq!(problem["errors"][0]["field"], "tags");
+    let resp = api
+        .post_json("/api/notes", &json!({ "title": "t", "tags": ["ok", " "] }))
+        .await;
+    assert_problem(resp, 422, "validation_failed")
+        .await
+        .assert_fields(&["tags"]);
 
     // An unknown field is refused instead of silently ignored.
     let (status, _) = send(
@@ -81,9 +81,10 @@ async fn invalid_input_is_a_422_naming_the_field() {
     .await;
     assert_eq!(status, 422);
 
-    let (status, problem) = send(api.get("/api/notes/not-an-id")).await;
-    assert_eq!(status, 422);
-    assert_eq!(problem["errors"][0]["field"], "id");
+    let resp = api.get("/api/notes/not-an-id").send().await.unwrap();
+    assert_problem(resp, 422, "validation_failed")
+        .await
+        .assert_field("id");
 
     let (status, _) = send(api.get("/api/notes?limit=0")).await;
     assert_eq!(status, 422);
@@ -91,7 +92,7 @@ async fn invalid_input_is_a_422_naming_the_field() {
 
 #[tokio::test]
 async fn list_pages_newest_first_and_filters() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let api = client(&app).await;
     for (title, tag) in [("one", "a"), ("two", "b"), ("three", "a")] {
         let (status, _) = send(api.post("/api/notes").json(
@@ -128,7 +129,7 @@ async fn list_pages_newest_first_and_filters() {
 
 #[tokio::test]
 async fn responses_carry_security_headers() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let api = client(&app).await;
     let resp = api.get("/api/notes").send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -138,8 +139,8 @@ async fn responses_carry_security_headers() {
 
 #[tokio::test]
 async fn health_reports_the_database() {
-    let app = TestApp::spawn().await;
-    let api = app.anonymous();
+    let app = spawn().await;
+    let api = app.client();
     let (status, health) = send(api.get("/health")).await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
@@ -151,8 +152,8 @@ async fn health_reports_the_database() {
 
 #[tokio::test]
 async fn notes_need_a_valid_token() {
-    let app = TestApp::spawn().await;
-    let resp = app.anonymous().get("/api/notes").send().await.unwrap();
+    let app = spawn().await;
+    let resp = app.client().get("/api/notes").send().await.unwrap();
     assert_eq!(resp.status(), 401);
     assert!(
         resp.headers()["www-authenticate"]
@@ -161,7 +162,7 @@ async fn notes_need_a_valid_token() {
             .starts_with("Bearer")
     );
 
-    let forged = app.anonymous().get("/api/notes").bearer_auth("not.a.token");
+    let forged = app.client().get("/api/notes").bearer_auth("not.a.token");
     let (status, problem) = send(forged).await;
     assert_eq!(status, 401);
     assert_eq!(problem["code"], "invalid_token");
@@ -169,9 +170,9 @@ async fn notes_need_a_valid_token() {
 
 #[tokio::test]
 async fn a_user_never_sees_another_users_notes() {
-    let app = TestApp::spawn().await;
-    let ann = app.user("ann@example.com").await;
-    let bob = app.user("bob@example.com").await;
+    let app = spawn().await;
+    let ann = common::user(&app, "ann@example.com").await;
+    let bob = common::user(&app, "bob@example.com").await;
 
     let (status, note) = send(ann.post("/api/notes").json(&json!({ "title": "ann's" }))).await;
     assert_eq!(status, 201);

@@ -1,16 +1,9 @@
-//! Serves an example in the test process: the test builds the app with the example's own
-//! `app::build` (the function its `main` calls, so the same routes, middleware, components
-//! and start-up hooks) and hands it to [`TestApp::serve`], which runs it with
-//! `App::serve` on a listener bound to 127.0.0.1:0.
+//! The app under test, served in the test process.
 //!
-//! ```ignore
-//! let db = TestDb::new().await;
-//! let mut settings: app::Settings = starter::config::load().unwrap();
-//! settings.mongo.url = db.settings().url.clone();
-//! settings.mongo.database = db.name().to_owned();
-//! let server = TestApp::serve(app::build(&settings).await.unwrap()).await;
-//! let resp = support::client().get(server.url("/health")).send().await.unwrap();
-//! ```
+//! The test builds its [`App`] with the service's own `build` function (what `main` runs:
+//! the same routes, middleware, components and start-up hooks) and hands it to
+//! [`TestApp::serve`], which runs it with `App::serve` on a listener bound to
+//! `127.0.0.1:0`: a free port per app, so tests run in parallel.
 //!
 //! Dropping the [`TestApp`] tells the app to stop; [`TestApp::stop`] also waits until it
 //! has (shutdown hooks included), for a test that restarts it on the same database.
@@ -20,28 +13,37 @@ use std::{
     time::{Duration, Instant},
 };
 
-use starter::App;
+use starter_core::App;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::client::{TestClient, http_client};
 
 /// How long start-up (connecting to the database, indexes, seeding) may take.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long [`TestApp::stop`] waits for the app to finish (its shutdown grace is 10 s).
+/// How long [`TestApp::stop`] waits for the app to finish (the default shutdown grace is
+/// 10 s).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An app served by this test process. Dropping it tells the app to stop.
 pub struct TestApp {
-    pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
+    addr: SocketAddr,
+    base: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    // After the fields above: the database is dropped once the app has been told to stop.
+    #[cfg(feature = "mongo")]
+    db: Option<crate::TestDb>,
 }
 
 impl TestApp {
     /// Serves `app` on a free port and returns once it has started and `/health/ready` is
     /// 200. Panics with the error if start-up fails.
+    ///
+    /// With `STARTER_TEST_LOG_DIR` set, the app's log lines are appended to this test
+    /// process's file there ([`crate::logs`]).
     pub async fn serve(app: App) -> Self {
+        crate::logs::init();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port on 127.0.0.1");
@@ -55,9 +57,37 @@ impl TestApp {
             base: format!("http://{addr}"),
             stop: Some(stop),
             server: Some(server),
+            #[cfg(feature = "mongo")]
+            db: None,
         };
         app.wait_ready().await;
         app
+    }
+
+    /// Keeps `db` for as long as the app: it is dropped (and the database with it) after
+    /// the app has been told to stop. For tests that hold only the app.
+    #[cfg(feature = "mongo")]
+    pub fn with_db(mut self, db: crate::TestDb) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// The database given to [`TestApp::with_db`] (panics if there is none).
+    #[cfg(feature = "mongo")]
+    pub fn db(&self) -> &crate::TestDb {
+        self.db
+            .as_ref()
+            .expect("no TestDb: pass one with TestApp::with_db")
+    }
+
+    /// The address the app listens on (`127.0.0.1:PORT`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// `base` + `path` (`"/health"`).
@@ -65,8 +95,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// A new client of this app, with an empty cookie jar and no token: one per simulated
+    /// user or browser.
+    pub fn client(&self) -> TestClient {
+        TestClient::new(&self.base)
+    }
+
     /// Tells the app to stop (as a signal would) and waits until `serve` has returned: the
-    /// in-flight requests are done and the shutdown hooks have run.
+    /// in-flight requests are done and the shutdown hooks have run. Returns what `serve`
+    /// returned.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -83,7 +120,7 @@ impl TestApp {
     /// says 503 (a probe not up yet), then a bounded retry. A failed start-up ends the
     /// server task, which ends the wait with its error.
     async fn wait_ready(&mut self) {
-        let client = super::client();
+        let client = http_client();
         let ready = self.url("/health/ready");
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let server = self.server.as_mut().expect("the server task");
