@@ -3,17 +3,20 @@
 
 pub use reqwest::{Response, StatusCode, header};
 pub use serde_json::{Value, json};
-pub use starter::mongo::testing::TestDb;
 use starter::{
     auth::settings::{Quota, RateLimits},
     config,
 };
 
 use crate::app;
-pub use crate::support::{
-    app::TestApp, assert_problem, client, error_fields, header_values, no_header, one_header,
-    post_json,
+pub use starter_test::{
+    Problem, TestApp, TestDb, assert_problem, header_values, no_header, one_header,
 };
+
+/// A client without a cookie jar: these tests send the bearer token by hand.
+pub fn client() -> reqwest::Client {
+    starter_test::http_client()
+}
 
 /// A password made of characters JSON never escapes.
 pub const PASSWORD: &str = "Correct-Horse-Battery-Staple-42";
@@ -49,15 +52,8 @@ pub async fn start() -> (TestApp, TestDb) {
 /// Registers a new user and logs in; returns the access token.
 pub async fn user(server: &TestApp, tag: &str) -> String {
     let email = format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let credentials = json!({ "email": email, "password": PASSWORD });
-    let resp = post_json(server, "/auth/register", &credentials).await;
-    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
-    let resp = post_json(server, "/auth/login", &credentials).await;
-    let body = json_ok(resp, StatusCode::OK).await;
-    body["access_token"]
-        .as_str()
-        .expect("an access token")
-        .to_owned()
+    let session = server.client().register_and_login(&email, PASSWORD).await;
+    session.access_token
 }
 
 pub async fn get(server: &TestApp, token: &str, path: &str) -> Response {
@@ -108,11 +104,11 @@ pub async fn json_ok(resp: Response, status: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// A 422 `validation_failed` whose `errors[]` names exactly `field`; returns the body.
-pub async fn invalid(resp: Response, field: &str) -> Value {
-    let body = assert_problem(resp, 422, "validation_failed").await;
-    assert_eq!(error_fields(&body), vec![field.to_owned()], "{body}");
-    body
+/// A 422 `validation_failed` whose `errors[]` names exactly `field`; returns the problem.
+pub async fn invalid(resp: Response, field: &str) -> Problem {
+    let problem = assert_problem(resp, 422, "validation_failed").await;
+    problem.assert_fields(&[field]);
+    problem
 }
 
 /// Creates a note through v2 (201) and returns its JSON.

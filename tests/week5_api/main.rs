@@ -4,9 +4,6 @@
 //!
 //! One test binary, a module per concern; the helpers are in `common`.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 // The example's modules, at the crate root as in the example, so `crate::…` resolves alike.
 #[path = "../../examples/week5_api/app.rs"]
 mod app;
