@@ -16,17 +16,24 @@ pub const MAX_LIMIT: u32 = 100;
 /// Extract it with [`crate::extract::ValidQuery`] next to a second `Query<Filter>` for the
 /// route's own parameters: both read the same query string, and each ignores the other's
 /// keys. (Flattening it into one struct would report `page.limit` instead of `limit`.)
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, utoipa::IntoParams)]
 #[validate(schema(function = "skip_xor_cursor"))]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Page size.
     #[serde(default = "default_limit")]
     #[validate(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: u32,
+    /// Items to skip (offset paging); not with `cursor`.
     #[serde(default)]
     #[validate(range(max = 1_000_000))]
+    #[param(maximum = 1_000_000)]
     pub skip: Option<u64>,
+    /// The `next_cursor` of the previous page; not with `skip`.
     #[serde(default)]
     #[validate(length(min = 1, max = 512))]
+    #[param(min_length = 1, max_length = 512)]
     pub cursor: Option<String>,
 }
 
@@ -54,9 +61,10 @@ fn skip_xor_cursor(p: &PageParams) -> Result<(), ValidationError> {
 }
 
 /// One page of results. `next_cursor` is `null` on the last page.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
