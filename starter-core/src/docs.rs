@@ -26,8 +26,9 @@
 //! What [`finish`] adds to every document, so handlers document only what is theirs:
 //! - the [`Problem`](crate::error::Problem) schema, and an `application/problem+json` body
 //!   referencing it on every 4xx/5xx response that has none;
-//! - 422 `validation_failed` on operations with parameters or a body, and 413 on those with
-//!   a body: the kit's extractors answer these for every route;
+//! - 422 `validation_failed` on operations with parameters or a body, and 413 and 415
+//!   (`unsupported_media_type`: no or another `Content-Type`) on those with a body: the
+//!   kit's extractors answer these for every route;
 //! - 401 on operations that require a bearer token.
 //!
 //! [`undocumented_routes`](crate::App::undocumented_routes) compares the router with the
@@ -124,6 +125,10 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             }
             if has_body {
                 add("413", "The body is larger than the route's limit");
+                add(
+                    "415",
+                    "The body's `Content-Type` is missing or not one the route reads",
+                );
             }
             if secured {
                 add(
