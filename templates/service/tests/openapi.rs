@@ -29,15 +29,14 @@ async fn every_route_is_documented() {
 #[tokio::test]
 async fn openapi_json_lists_the_notes_routes() {
     let app = TestApp::spawn_with(|s| s.core.docs.enabled = Some(true)).await;
-    let resp = app
-        .anonymous()
-        .get("/openapi.json")
-        .send()
-        .await
-        .unwrap();
+    let resp = app.anonymous().get("/openapi.json").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.expect("a JSON document");
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     assert_eq!(doc["info"]["title"], "{{project-name}}");
 
     let paths = &doc["paths"];
@@ -79,7 +78,10 @@ async fn swagger_ui_and_redoc_are_served() {
         let resp = app.anonymous().get(path).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
-        assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
         let html = resp.text().await.unwrap();
         assert!(html.contains("<html"), "{path}: {html}");
     }
