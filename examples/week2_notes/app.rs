@@ -6,10 +6,21 @@ use serde::Deserialize;
 use starter::{
     App,
     config::{self, ConfigError, CoreSettings, Profile},
+    docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings},
 };
+use utoipa::OpenApi;
 
 use crate::{models, routes};
+
+/// The document's title and description; the routes add their own operations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Week 2 notes", version = "0.1.0",
+        description = "Notes and comments on MongoDB: CRUD, tags, text search, cursor paging, a `$lookup` and a transaction."),
+    tags((name = "notes"), (name = "comments"))
+)]
+struct ApiDoc;
 
 /// The settings of this service: the core sections plus `[mongo]`.
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +47,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .register::<models::Comment>();
 
     Ok(App::new(&settings.core)
-        .nest("/api", routes::router(routes::AppState::new(&mongo)))
+        .openapi(ApiDoc::openapi())
+        .api(OpenApiRouter::new().nest("/api", routes::router(routes::AppState::new(&mongo))))
         .component(mongo))
 }

@@ -2,15 +2,14 @@
 //! (`DbError`) convert with `?`: duplicate key → 409, database down → 503, bad cursor → 422.
 
 use axum::{
-    Router,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::IntoResponse,
-    routing::{get, post},
 };
 use futures_util::TryStreamExt;
 use starter::{
     ApiError,
+    docs::{OpenApiRouter, routes},
     extract::{Json, ValidJson, ValidQuery},
     mongo::{
         DbError, Mongo, Repository, Sort,
@@ -46,13 +45,15 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/notes", post(create).get(list))
-        .route("/notes/{id}", get(read).patch(update).delete(remove))
-        .route("/notes/{id}/tags", post(push_tag))
-        .route("/notes/{id}/comments", post(add_comment).get(list_comments))
-        .route("/comments/recent", get(recent_comments))
+/// The routes, each documented by the `#[utoipa::path]` on its handler; `routes!` takes
+/// the path from there, so the document and the router cannot disagree.
+pub fn router(state: AppState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(push_tag))
+        .routes(routes!(add_comment, list_comments))
+        .routes(routes!(recent_comments))
         .with_state(state)
 }
 
@@ -70,6 +71,10 @@ fn not_found(id: ObjectId) -> ApiError {
     ApiError::not_found(format!("note {id} does not exist"))
 }
 
+/// Creates a note; `Location` names it.
+#[utoipa::path(post, path = "/notes", tag = "notes", request_body = NoteIn,
+    responses((status = 201, description = "Created", body = NoteOut,
+        headers(("Location" = String, description = "The new note's URL")))))]
 async fn create(
     State(s): State<AppState>,
     ValidJson(input): ValidJson<NoteIn>,
@@ -94,6 +99,9 @@ async fn create(
     Ok((StatusCode::CREATED, headers, Json(NoteOut::from(note))))
 }
 
+/// Lists notes, newest first: offset (`skip`) or cursor paging, by tag or full text.
+#[utoipa::path(get, path = "/notes", tag = "notes", params(PageParams, NoteFilter),
+    responses((status = 200, description = "One page", body = Page<NoteOut>)))]
 async fn list(
     State(s): State<AppState>,
     ValidQuery(page): ValidQuery<PageParams>,
@@ -110,11 +118,17 @@ async fn list(
     Ok(Json(notes.map(NoteOut::from)))
 }
 
+/// One note.
+#[utoipa::path(get, path = "/notes/{id}", tag = "notes", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")),
+    responses((status = 200, body = NoteOut), (status = 404, description = "No such note")))]
 async fn read(State(s): State<AppState>, IdPath(id): IdPath) -> Result<Json<NoteOut>, ApiError> {
     let note = s.notes.get(id).await?.ok_or_else(|| not_found(id))?;
     Ok(Json(note.into()))
 }
 
+/// Changes the fields present in the body (`$set`).
+#[utoipa::path(patch, path = "/notes/{id}", tag = "notes", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")), request_body = NotePatch,
+    responses((status = 200, body = NoteOut), (status = 404, description = "No such note")))]
 async fn update(
     State(s): State<AppState>,
     IdPath(id): IdPath,
@@ -147,6 +161,9 @@ async fn update(
     Ok(Json(note.into()))
 }
 
+/// Deletes a note and its comments.
+#[utoipa::path(delete, path = "/notes/{id}", tag = "notes", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such note")))]
 async fn remove(State(s): State<AppState>, IdPath(id): IdPath) -> Result<StatusCode, ApiError> {
     // The note and its comments go together: a transaction, so no orphan comments remain.
     let (notes, comments) = (s.notes.clone(), s.comments.clone());
@@ -177,6 +194,8 @@ async fn remove(State(s): State<AppState>, IdPath(id): IdPath) -> Result<StatusC
 }
 
 /// `$push`: appends the tag to the note's array in one atomic update.
+#[utoipa::path(post, path = "/notes/{id}/tags", tag = "notes", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")), request_body = TagIn,
+    responses((status = 200, description = "The note with the tag appended", body = NoteOut), (status = 404, description = "No such note")))]
 async fn push_tag(
     State(s): State<AppState>,
     IdPath(id): IdPath,
@@ -195,6 +214,8 @@ async fn push_tag(
 
 /// A multi-document transaction: the comment is inserted and the note's `comment_count`
 /// bumped together. If the note does not exist, nothing is written.
+#[utoipa::path(post, path = "/notes/{id}/comments", tag = "comments", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")), request_body = CommentIn,
+    responses((status = 201, description = "Created", body = CommentOut), (status = 404, description = "No such note")))]
 async fn add_comment(
     State(s): State<AppState>,
     IdPath(note_id): IdPath,
@@ -237,6 +258,8 @@ async fn add_comment(
 }
 
 /// The comments of one note, oldest first.
+#[utoipa::path(get, path = "/notes/{id}/comments", tag = "comments", params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")),
+    responses((status = 200, body = Vec<CommentOut>), (status = 404, description = "No such note")))]
 async fn list_comments(
     State(s): State<AppState>,
     IdPath(id): IdPath,
@@ -253,6 +276,8 @@ async fn list_comments(
 
 /// An aggregation with `$lookup`: the newest comments, each joined with the title of its
 /// note, in one round trip instead of one query per comment.
+#[utoipa::path(get, path = "/comments/recent", tag = "comments", params(PageParams),
+    responses((status = 200, description = "Newest first, each with its note's title", body = Vec<RecentCommentOut>)))]
 async fn recent_comments(
     State(s): State<AppState>,
     ValidQuery(page): ValidQuery<PageParams>,

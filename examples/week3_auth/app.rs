@@ -7,10 +7,22 @@ use starter::{
     App,
     auth::{AuthService, AuthSettings},
     config::{self, ConfigError, CoreSettings, Profile},
+    docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings},
 };
+use utoipa::OpenApi;
 
 use crate::{admin, notes};
+
+/// The document's title and description; the routes add their own operations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Week 3 auth", version = "0.1.0",
+        description = "Per-user notes behind JWT access tokens, refresh cookies, an admin-only route. \
+            Log in with `POST /auth/login`, then use Authorize with the `access_token`."),
+    tags((name = "notes"), (name = "admin", description = "Role `admin` only"))
+)]
+struct ApiDoc;
 
 /// The settings of this service: the core sections plus `[mongo]` and `[auth]`.
 #[derive(Debug, Default, Deserialize)]
@@ -40,9 +52,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .with_allowed_origins(&settings.core.cors.allowed_origins);
 
     Ok(App::new(&settings.core)
+        .openapi(ApiDoc::openapi())
         .api(starter::auth::router(auth.clone()))
-        .nest("/api", notes::router(notes::NotesState::new(&mongo, &auth)))
-        .nest("/admin", admin::router(&mongo, &auth))
+        .api(
+            OpenApiRouter::new().nest("/api", notes::router(notes::NotesState::new(&mongo, &auth))),
+        )
+        .api(OpenApiRouter::new().nest("/admin", admin::router(&mongo, &auth)))
         // Order matters: the database is up before the admin is seeded.
         .component(mongo)
         .component(auth))

@@ -3,15 +3,14 @@
 //! filtered by `owner_id`, so one user's note is simply not found (404) for another.
 
 use axum::{
-    Router,
     extract::{FromRef, State},
     http::StatusCode,
-    routing::get,
 };
 use serde::{Deserialize, Serialize};
 use starter::{
     ApiError,
     auth::{AuthService, AuthUser, Jwt},
+    docs::{OpenApiRouter, routes},
     extract::{Json, ValidJson, ValidQuery},
     mongo::{
         Mongo, MongoDocument, Repository, Sort,
@@ -21,6 +20,7 @@ use starter::{
     },
     pagination::{Page, PageParams},
 };
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 /// A stored note, with its owner.
@@ -43,46 +43,66 @@ pub struct Note {
     pub updated_at: DateTime,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Buy milk", "content": "2 litres", "tags": ["home"]}))]
 pub struct NoteIn {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
     #[serde(default)]
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub content: String,
     #[serde(default)]
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Buy oat milk"}))]
 pub struct NotePatch {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub title: Option<String>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub content: Option<String>,
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NoteFilter {
+    /// Full-text search over title and content.
     #[validate(length(min = 1, max = 200))]
+    #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
+    /// Only notes with this tag.
     #[validate(length(min = 1, max = 30))]
+    #[param(min_length = 1, max_length = 30)]
     pub tag: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "665f1c2ab4d4c3a1e0a1b2c3", "title": "Buy milk", "content": "2 litres",
+    "tags": ["home"], "created_at": "2026-12-01T09:00:00Z", "updated_at": "2026-12-01T09:00:00Z"}))]
 pub struct NoteOut {
+    /// ObjectId, 24 hex digits.
     #[serde(with = "oid::hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     pub id: ObjectId,
     pub title: String,
     pub content: String,
     pub tags: Vec<String>,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -119,10 +139,11 @@ impl NotesState {
     }
 }
 
-pub fn router(state: NotesState) -> Router {
-    Router::new()
-        .route("/notes", get(list).post(create))
-        .route("/notes/{id}", get(read).patch(update).delete(remove))
+/// The notes routes; each needs a bearer token (documented by `security` on each path).
+pub fn router(state: NotesState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
         .with_state(state)
 }
 
@@ -135,6 +156,9 @@ fn not_found(id: ObjectId) -> ApiError {
     ApiError::not_found(format!("note {id} does not exist"))
 }
 
+/// Creates a note owned by the caller.
+#[utoipa::path(post, path = "/notes", tag = "notes", security(("bearer" = [])), request_body = NoteIn,
+    responses((status = 201, description = "Created", body = NoteOut)))]
 async fn create(
     State(s): State<NotesState>,
     user: AuthUser,
@@ -154,6 +178,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(note.into())))
 }
 
+/// The caller's notes, newest first.
+#[utoipa::path(get, path = "/notes", tag = "notes", security(("bearer" = [])), params(PageParams, NoteFilter),
+    responses((status = 200, description = "One page", body = Page<NoteOut>)))]
 async fn list(
     State(s): State<NotesState>,
     user: AuthUser,
@@ -171,6 +198,9 @@ async fn list(
     Ok(Json(notes.map(NoteOut::from)))
 }
 
+/// One of the caller's notes.
+#[utoipa::path(get, path = "/notes/{id}", tag = "notes", security(("bearer" = [])), params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")),
+    responses((status = 200, body = NoteOut), (status = 404, description = "No such note of yours")))]
 async fn read(
     State(s): State<NotesState>,
     user: AuthUser,
@@ -184,6 +214,9 @@ async fn read(
     Ok(Json(note.into()))
 }
 
+/// Changes the fields present in the body.
+#[utoipa::path(patch, path = "/notes/{id}", tag = "notes", security(("bearer" = [])), params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")), request_body = NotePatch,
+    responses((status = 200, body = NoteOut), (status = 404, description = "No such note of yours")))]
 async fn update(
     State(s): State<NotesState>,
     user: AuthUser,
@@ -213,6 +246,9 @@ async fn update(
     Ok(Json(note.ok_or_else(|| not_found(id))?.into()))
 }
 
+/// Deletes one of the caller's notes.
+#[utoipa::path(delete, path = "/notes/{id}", tag = "notes", security(("bearer" = [])), params(("id" = String, Path, description = "The note's ObjectId (24 hex digits)")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such note of yours")))]
 async fn remove(
     State(s): State<NotesState>,
     user: AuthUser,

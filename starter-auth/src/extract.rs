@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::future::{Either, Ready, ready};
-use starter_core::ApiError;
+use starter_core::{ApiError, pii::Email};
 use tower::{Layer, Service};
 
 use crate::jwt::{Claims, Jwt};
@@ -26,7 +26,8 @@ use crate::jwt::{Claims, Jwt};
 pub struct AuthUser {
     /// The user id (token `sub`).
     pub id: String,
-    pub email: String,
+    /// Masked in logs and `Debug`; `email.expose()` for the clear address.
+    pub email: Email,
     pub roles: Vec<String>,
     /// The access token's own id (`jti`), for logs or a deny-list.
     pub token_id: String,
@@ -97,6 +98,10 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 }
 
 /// Verifies the Bearer token of `headers`: `Ok(None)` without one.
+///
+/// A verified caller's id (the token's `sub`, never its email) is recorded as `user_id` on
+/// the request span ([`starter_core::logging::record_user_id`]), so the request's log lines
+/// after this one, its `request finished` line among them, say whose request it was.
 pub fn authenticate(headers: &HeaderMap, jwt: &Jwt) -> Result<Option<AuthUser>, ApiError> {
     let Some(token) = bearer(headers)? else {
         return Ok(None);
@@ -105,6 +110,7 @@ pub fn authenticate(headers: &HeaderMap, jwt: &Jwt) -> Result<Option<AuthUser>, 
         tracing::debug!(%reason, "access token refused");
         invalid_token()
     })?;
+    starter_core::logging::record_user_id(&claims.sub);
     Ok(Some(AuthUser::from(claims)))
 }
 

@@ -8,6 +8,7 @@ use jsonwebtoken::{
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use starter_core::pii::Email;
 
 use crate::settings::{AuthSettings, JwtAlgorithm};
 
@@ -19,7 +20,8 @@ pub const ACCESS_TYP: &str = "access";
 pub struct Claims {
     /// The user id (ObjectId hex).
     pub sub: String,
-    pub email: String,
+    /// A plain string in the token; masked in `Debug`.
+    pub email: Email,
     pub roles: Vec<String>,
     pub iat: u64,
     pub nbf: u64,
@@ -156,7 +158,7 @@ impl Jwt {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: sub.to_owned(),
-            email: email.to_owned(),
+            email: email.into(),
             roles: roles.to_vec(),
             iat: now,
             nbf: now,

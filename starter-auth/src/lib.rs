@@ -16,7 +16,11 @@
 //!   `csrf_token` cookie or login body; derived from the refresh token), compared in
 //!   constant time; browser logins only from allowed origins (login CSRF).
 //! - **Extractors and guards**: [`AuthUser`] (401 + `WWW-Authenticate: Bearer`),
-//!   `Option<AuthUser>`, [`RequireRole`] (403).
+//!   `Option<AuthUser>`, [`RequireRole`] (403). A verified caller's id is recorded as
+//!   `user_id` on the request span, so the request's log lines name the account.
+//! - **Personal data**: emails are held as [`starter_core::pii::Email`], which logs and
+//!   `Debug` print masked (`a***@example.com`); JSON bodies and stored documents keep the
+//!   plain address.
 //! - **Rate limiting** of login/register/refresh per client IP (tower_governor; IPv6 per
 //!   /64), with `X-Forwarded-For` believed only from `auth.trusted_proxies`; failed logins
 //!   also per account (the same 429 whether it exists); a bounded queue for hashing slots

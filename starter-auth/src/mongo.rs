@@ -20,6 +20,7 @@
 use futures_util::future::BoxFuture;
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use serde::{Deserialize, Serialize};
+use starter_core::pii::Email;
 use starter_mongo::{DbError, Mongo, MongoDocument, Repository};
 
 use crate::store::{
@@ -27,7 +28,8 @@ use crate::store::{
     TokenState, User, UserStore,
 };
 
-/// A user document. `Debug` shows no password hash.
+/// A user document. `Debug` shows no password hash, and the email masked (it is stored as a
+/// plain string: [`Email`] is serde-transparent).
 #[derive(Clone, Serialize, Deserialize, MongoDocument)]
 #[mongo(collection = "users")]
 pub struct UserDoc {
@@ -36,7 +38,7 @@ pub struct UserDoc {
     pub id: ObjectId,
     /// Unique: the database, not a check-then-insert, decides a race between two sign-ups.
     #[mongo(unique)]
-    pub email: String,
+    pub email: Email,
     pub password_hash: String,
     pub roles: Vec<String>,
     pub created_at: DateTime,
@@ -530,7 +532,8 @@ mod tests {
         for shown in [format!("{doc:?}"), format!("{doc:#?}")] {
             assert!(!shown.contains("argon2"), "{shown}");
             assert!(shown.contains("[redacted]"), "{shown}");
-            assert!(shown.contains("ann@example.com"), "{shown}");
+            assert!(!shown.contains("ann@"), "{shown}");
+            assert!(shown.contains("a***@example.com"), "{shown}");
         }
     }
 }

@@ -65,6 +65,7 @@ use starter_core::{
     docs::{BEARER, OpenApiRouter, routes},
     extract::{Json, from_json_slice, from_query_str},
     layers::CSRF_HEADER,
+    pii::Email,
 };
 use utoipa::{
     Modify, OpenApi, ToSchema,
@@ -94,12 +95,12 @@ impl FromRef<AuthService> for Jwt {
     }
 }
 
-/// A user as the API shows it.
+/// A user as the API shows it: the email in clear in the JSON, masked in `Debug`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": "665f1c2ab4d4c3a1e0a1b2c3", "email": "alice@example.com", "roles": ["user"]}))]
 pub struct UserOut {
     pub id: String,
-    pub email: String,
+    pub email: Email,
     pub roles: Vec<String>,
 }
 

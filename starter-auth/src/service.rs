@@ -318,13 +318,18 @@ impl AuthService {
             .inner
             .users
             .create(NewUser {
-                email,
+                email: email.into(),
                 password_hash,
                 roles,
             })
             .await;
         match created {
-            Ok(user) => Ok(user),
+            Ok(user) => {
+                // `Email` prints masked (`a***@example.com`): the line tells support which
+                // domain signed up without putting the address in the logs.
+                tracing::info!(user_id = %user.id, email = %user.email, "account created");
+                Ok(user)
+            }
             Err(StoreError::Duplicate) => Err(ApiError::conflict(
                 "an account with this email already exists",
             )
@@ -422,7 +427,7 @@ impl AuthService {
         let access_token = self
             .inner
             .jwt
-            .issue(&user.id, &user.email, &user.roles)
+            .issue(&user.id, user.email.expose(), &user.roles)
             .map_err(ApiError::internal)?;
         let token_hash = hash_token(&refresh_token);
         let inserted = self
@@ -651,7 +656,7 @@ impl AuthService {
         ) else {
             return Ok(());
         };
-        let email = normalize_email(email);
+        let email = normalize_email(email.expose());
         validate_credentials(&email, password.expose_secret())
             .map_err(|e| anyhow::anyhow!("auth.seed_admin: {e}"))?;
         let as_error = |e: ApiError| anyhow::anyhow!("seeding the admin failed: {e}");

@@ -6,7 +6,10 @@ use std::time::Duration;
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use starter_core::config::{ConfigError, Profile, check_secret, invalid, secs_f64};
+use starter_core::{
+    config::{ConfigError, Profile, check_secret, invalid, secs_f64},
+    pii::Email,
+};
 
 /// The dev default of `auth.jwt_secret`; stage and prod refuse it.
 pub const DEV_JWT_SECRET: &str = "dev-only-jwt-secret-change-me-0123456789";
@@ -100,7 +103,8 @@ impl Default for RateLimits {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeedAdmin {
-    pub email: Option<String>,
+    /// Masked when the settings are `Debug`-printed.
+    pub email: Option<Email>,
     pub password: Option<SecretString>,
 }
 
@@ -550,5 +554,23 @@ mod tests {
             ..AuthSettings::default()
         };
         assert_eq!(refused_key(&half, Profile::Dev), "auth.seed_admin.password");
+    }
+
+    /// Settings may be `Debug`-printed whole: the seed admin's email shows masked, its
+    /// password redacted.
+    #[test]
+    fn debug_output_shows_no_seed_admin_credentials() {
+        let settings = AuthSettings {
+            seed_admin: SeedAdmin {
+                email: Some("root.admin@example.com".into()),
+                password: Some(SecretString::from("Seed-Admin-Pass-123")),
+            },
+            ..AuthSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("r***@example.com"), "{shown}");
+        for clear in ["root.admin", "Seed-Admin-Pass-123"] {
+            assert!(!shown.contains(clear), "{clear} in {shown}");
+        }
     }
 }

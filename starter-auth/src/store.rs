@@ -5,15 +5,16 @@
 use std::time::SystemTime;
 
 use futures_util::future::BoxFuture;
-use starter_core::ApiError;
+use starter_core::{ApiError, pii::Email};
 
-/// A user account as the auth service sees it. `Debug` shows no password hash.
+/// A user account as the auth service sees it. `Debug` shows no password hash, and the
+/// email masked.
 #[derive(Clone)]
 pub struct User {
     /// Stable id (for Mongo: ObjectId hex). Becomes the token's `sub`.
     pub id: String,
-    /// Trimmed and lowercased.
-    pub email: String,
+    /// Normalised ([`crate::service::normalize_email`]).
+    pub email: Email,
     /// argon2id PHC string. Never leaves the server.
     pub password_hash: String,
     pub roles: Vec<String>,
@@ -30,10 +31,10 @@ impl std::fmt::Debug for User {
     }
 }
 
-/// A user to create. `Debug` shows no password hash.
+/// A user to create. `Debug` shows no password hash, and the email masked.
 #[derive(Clone)]
 pub struct NewUser {
-    pub email: String,
+    pub email: Email,
     pub password_hash: String,
     pub roles: Vec<String>,
 }
@@ -242,7 +243,8 @@ mod tests {
             assert!(!shown.contains("argon2"), "{shown}");
             assert!(!shown.contains("c2FsdHNhbHRzYWx0"), "{shown}");
             assert!(shown.contains("[redacted]"), "{shown}");
-            assert!(shown.contains("ann@example.com"), "{shown}");
+            assert!(!shown.contains("ann@"), "{shown}");
+            assert!(shown.contains("a***@example.com"), "{shown}");
         }
     }
 }

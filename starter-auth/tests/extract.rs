@@ -22,7 +22,7 @@ fn app(jwt: Jwt) -> Router {
         .route(
             "/admin",
             // The guard left the verified user in the request: no second verification.
-            get(|user: AuthUser| async move { user.email }),
+            get(|user: AuthUser| async move { user.email.into_inner() }),
         )
         .route_layer(RequireRole::new(jwt.clone(), "admin"))
         .with_state(jwt.clone());
@@ -30,7 +30,7 @@ fn app(jwt: Jwt) -> Router {
         .route(
             "/whoami",
             get(|user: Option<AuthUser>| async move {
-                Json(user.map(|u| u.email).unwrap_or_else(|| "anonymous".into()))
+                Json(user.map_or_else(|| "anonymous".into(), |u| u.email.into_inner()))
             }),
         )
         .route("/private", get(|user: AuthUser| async move { user.id }))

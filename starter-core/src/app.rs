@@ -128,12 +128,11 @@ impl App {
         let (router, doc) = router.split_for_parts();
         self.router = self.router.merge(router);
         self.openapi.merge(doc.clone());
-        let mut version = self.openapi_base();
-        version.merge(doc);
-        version.info.version = name.to_owned();
+        // Only its paths are kept here; `version_documents` adds the info, tags and
+        // components of the whole document when the app is built, whatever the call order.
         self.versions.push(docs::DocVersion {
             name: name.to_owned(),
-            doc: version,
+            doc,
         });
         self
     }
@@ -162,11 +161,26 @@ impl App {
         docs::compare(&router, &self.openapi_document())
     }
 
-    /// The document's info and components without paths: the base of a version's document.
-    fn openapi_base(&self) -> utoipa::openapi::OpenApi {
-        let mut base = self.openapi.clone();
-        base.paths = Default::default();
-        base
+    /// Each version's document: the whole document's info, tags and components, with only
+    /// that version's paths.
+    fn version_documents(&self) -> Vec<docs::DocVersion> {
+        self.versions
+            .iter()
+            .map(|version| {
+                let mut doc = self.openapi.clone();
+                doc.paths = version.doc.paths.clone();
+                doc.info.version = version.name.clone();
+                // Only the tags this version's operations use.
+                let used = docs::documented_tags(&doc);
+                if let Some(tags) = doc.tags.as_mut() {
+                    tags.retain(|tag| used.contains(&tag.name));
+                }
+                docs::DocVersion {
+                    name: version.name.clone(),
+                    doc: docs::finish(doc),
+                }
+            })
+            .collect()
     }
 
     /// Registers a component: its startup runs in registration order with the other hooks,
@@ -239,23 +253,15 @@ impl App {
         Health,
         Lifespan,
     ) {
+        let docs = self
+            .settings
+            .docs
+            .enabled_for(self.settings.profile)
+            .then(|| docs::router(self.openapi_document(), self.version_documents()));
         let health = Health::new(self.probes);
         let mut router = self.router.merge(health.router());
-        if self.settings.docs.enabled_for(self.settings.profile) {
-            let doc = {
-                let mut doc = self.openapi.clone();
-                doc.merge(health.api().into_openapi());
-                docs::finish(doc)
-            };
-            let versions = self
-                .versions
-                .into_iter()
-                .map(|v| docs::DocVersion {
-                    name: v.name,
-                    doc: docs::finish(v.doc),
-                })
-                .collect();
-            router = router.merge(docs::router(doc, versions));
+        if let Some(docs) = docs {
+            router = router.merge(docs);
         }
         let router = router.fallback(not_found_fallback);
         let router = layers::stack(router, &self.settings, cut);

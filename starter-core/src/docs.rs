@@ -26,10 +26,10 @@
 //! What [`finish`] adds to every document, so handlers document only what is theirs:
 //! - the [`Problem`](crate::error::Problem) schema, and an `application/problem+json` body
 //!   referencing it on every 4xx/5xx response that has none;
-//! - 422 `validation_failed` on operations with parameters or a body, and 413 and 415
-//!   (`unsupported_media_type`: no or another `Content-Type`) on those with a body: the
-//!   kit's extractors answer these for every route;
-//! - 401 on operations that require a bearer token.
+//! - 422 `validation_failed` on operations with parameters or a body, 413 on those with a
+//!   body, 415 on those with a JSON body: the kit's extractors answer these for every route;
+//! - 401 on operations that require a bearer token;
+//! - 503 on every operation: a dependency down, or `server.request_timeout` passed.
 //!
 //! [`undocumented_routes`](crate::App::undocumented_routes) compares the router with the
 //! document; each example and the template have a test that it is empty.
@@ -88,26 +88,52 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         components.schemas.insert(name.into_owned(), schema);
     }
     let problem_ref = RefOr::Ref(openapi::Ref::from_schema_name(Problem::name()));
-    let problem_content = ContentBuilder::new()
-        .schema(Some(problem_ref))
-        .example(Some(serde_json::json!({
-            "type": "about:blank", "title": "Not Found", "status": 404,
-            "detail": "note not found", "instance": "/api/notes/665f1c2ab4d4c3a1e0a1b2c3",
-            "code": "not_found", "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
-        })))
-        .build();
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(PROBLEM_JSON, problem_content.clone())
-                .build(),
-        )
+    // Each status gets an example of its own, with the code the kit answers it with.
+    let problem_content = |status: &str| {
+        let (code, detail) = match status {
+            "400" => ("bad_request", "the request is malformed"),
+            "401" => (
+                "invalid_token",
+                "the access token is missing, expired or invalid",
+            ),
+            "403" => ("forbidden", "this needs another role"),
+            "404" => ("not_found", "note 665f1c2ab4d4c3a1e0a1b2c3 does not exist"),
+            "409" => ("conflict", "it already exists"),
+            "413" => ("payload_too_large", "the body is larger than 2097152 bytes"),
+            "415" => ("unsupported_media_type", "send application/json"),
+            "422" => ("validation_failed", "the request has invalid fields"),
+            "429" => ("rate_limited", "too many requests; retry later"),
+            "503" => ("database_unavailable", "the database is unavailable"),
+            _ => ("internal_error", "an unexpected error occurred"),
+        };
+        let status_code = status.parse::<u16>().unwrap_or(500);
+        let title = axum::http::StatusCode::from_u16(status_code)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        let mut example = serde_json::json!({
+            "type": "about:blank", "title": title, "status": status_code, "detail": detail,
+            "instance": "/api/notes", "code": code,
+            "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+        });
+        if status == "422" {
+            example["errors"] = serde_json::json!([
+                {"field": "title", "code": "length", "message": "must be 1 to 100 characters long"}
+            ]);
+        }
+        ContentBuilder::new()
+            .schema(Some(problem_ref.clone()))
+            .example(Some(example))
+            .build()
     };
 
     for item in doc.paths.paths.values_mut() {
         let shared_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
         for op in operations_mut(item) {
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|body| body.content.keys().any(|t| t.ends_with("json")));
             let has_body = op.request_body.is_some();
             let has_params = shared_params || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
             let secured = op.security.as_ref().is_some_and(|reqs| {
@@ -116,19 +142,23 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             });
             let responses = &mut op.responses.responses;
             let mut add = |status: &str, description: &str| {
-                responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| problem(description));
+                responses.entry(status.to_owned()).or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(PROBLEM_JSON, problem_content(status))
+                            .build(),
+                    )
+                });
             };
             if has_body || has_params {
                 add("422", "Invalid input; `errors` names each field");
             }
             if has_body {
                 add("413", "The body is larger than the route's limit");
-                add(
-                    "415",
-                    "The body's `Content-Type` is missing or not one the route reads",
-                );
+            }
+            if json_body {
+                add("415", "The body is not `application/json`");
             }
             if secured {
                 add(
@@ -136,16 +166,21 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                     "Missing, expired or invalid access token (see `WWW-Authenticate`)",
                 );
             }
+            add(
+                "503",
+                "Unavailable: a dependency is down (`database_unavailable`, with `Retry-After`) \
+                 or the request took longer than `server.request_timeout` (`request_timeout`)",
+            );
             for (status, response) in responses.iter_mut() {
                 let is_error = status.starts_with('4')
                     || status.starts_with('5')
                     || status.eq_ignore_ascii_case("default");
-                if let (true, RefOr::T(response)) = (is_error, response) {
-                    if response.content.is_empty() {
-                        response
-                            .content
-                            .insert(PROBLEM_JSON.to_owned(), problem_content.clone());
-                    }
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response
+                        .content
+                        .insert(PROBLEM_JSON.to_owned(), problem_content(status));
                 }
             }
         }
@@ -166,6 +201,17 @@ fn operations_mut(item: &mut openapi::PathItem) -> impl Iterator<Item = &mut Ope
     ]
     .into_iter()
     .flatten()
+}
+
+/// The tags the document's operations use.
+pub fn documented_tags(doc: &OpenApi) -> BTreeSet<String> {
+    let mut doc = doc.clone();
+    doc.paths
+        .paths
+        .values_mut()
+        .flat_map(operations_mut)
+        .flat_map(|op| op.tags.clone().unwrap_or_default())
+        .collect()
 }
 
 /// Every `METHOD /path` a document describes, as [`routes_of`] spells them.
@@ -423,5 +469,30 @@ mod tests {
                 "POST /login",
             ]
         );
+    }
+
+    #[test]
+    fn compare_names_routes_missing_on_either_side() {
+        /// Documented.
+        #[utoipa::path(get, path = "/a", responses((status = 200)))]
+        async fn a() {}
+        /// Documented, but its route is not added.
+        #[utoipa::path(get, path = "/gone", responses((status = 200)))]
+        async fn gone() {}
+
+        let (documented, mut doc) = OpenApiRouter::<()>::new()
+            .routes(routes!(a))
+            .split_for_parts();
+        doc.merge(
+            OpenApiRouter::<()>::new()
+                .routes(routes!(gone))
+                .into_openapi(),
+        );
+        let router = documented.route("/b", post(|| async {}));
+        let mismatch = compare(&router, &doc);
+        assert_eq!(mismatch.undocumented, ["POST /b"]);
+        assert_eq!(mismatch.unserved, ["GET /gone"]);
+        assert!(!mismatch.is_empty());
+        assert!(mismatch.to_string().contains("POST /b"));
     }
 }

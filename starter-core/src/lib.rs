@@ -13,7 +13,9 @@
 //! - [`extract`]: validated JSON/query extractors whose errors name the field;
 //! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape;
 //! - [`docs`]: the OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and ReDoc at
-//!   `/redoc`, served offline; a check that every route is documented.
+//!   `/redoc`, served offline; a check that every route is documented;
+//! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
+//!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -51,6 +53,7 @@ pub mod health;
 pub mod layers;
 pub mod logging;
 pub mod pagination;
+pub mod pii;
 pub mod problem;
 
 pub use app::{App, Component, exit_code};

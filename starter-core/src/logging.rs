@@ -1,7 +1,8 @@
 //! Structured logging with `tracing`: pretty text in dev, JSON lines in stage/prod.
 //!
-//! Each request runs in one `request` span carrying `request_id`, `method` and `route` (the
-//! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query), and
+//! Each request runs in one `request` span carrying `request_id`, `method`, `route` (the
+//! matched pattern, e.g. `/api/notes/{id}`, never the raw path with ids or query) and, once
+//! the caller is authenticated, `user_id` (an id, never an email: see [`crate::pii`]), and
 //! logs one line, `request finished` with its `status` and `latency_ms`, when its response
 //! is ready. Header values are never
 //! logged: Authorization and Cookie are also marked sensitive (see [`crate::layers`]), so
@@ -129,7 +130,11 @@ pub fn trace_layer()
 
 /// Opens the `request` span of each request (tower-http's `MakeSpan`).
 ///
-/// `route` is filled in by the router: the matched pattern, or `<unmatched>`.
+/// `route` is filled in by the router: the matched pattern, or `<unmatched>`. `user_id` is
+/// filled in by whatever authenticates the caller (starter-auth's extractors record the
+/// token's `sub`), so every line logged after that names the account; an id, never an email
+/// or a name (see [`crate::pii`]). Apps with their own authentication record it with
+/// [`record_user_id`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestSpan;
 
@@ -145,8 +150,17 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             request_id,
             method = %request.method(),
             route = Empty,
+            user_id = Empty,
         )
     }
+}
+
+/// Records the authenticated caller's id as `user_id` on the current request span (see
+/// [`RequestSpan`]). Call it from inside the request (an extractor, a handler, a
+/// middleware behind the trace layer); in a span of your own inside the request it finds
+/// no `user_id` field and does nothing, as it does outside any request.
+pub fn record_user_id(user_id: &str) {
+    Span::current().record("user_id", user_id);
 }
 
 /// Logs one line per request when its response is ready (tower-http's `OnResponse`):

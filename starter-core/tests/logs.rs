@@ -157,3 +157,66 @@ async fn the_log_line_carries_the_echoed_request_id() {
     assert_eq!(sent.header("x-request-id"), Some("client-chosen-id"));
     assert_ne!(handler_set.header("x-request-id"), Some("from-the-handler"));
 }
+
+/// A handler that authenticated its caller records the id on the request span: the lines
+/// logged after that, the request's own line among them, carry `span.user_id`. Personal
+/// data logged through `pii` types shows masked.
+#[tokio::test]
+async fn the_request_span_carries_the_recorded_user_id() {
+    use axum::{Router, routing::get};
+    use starter_core::{App, config::CoreSettings, pii::Email};
+
+    let (captured, _guard) = capture("info");
+    let (router, health, _lifespan) = App::new(&CoreSettings::default())
+        .merge(
+            Router::new()
+                .route(
+                    "/whoami",
+                    get(|| async {
+                        let email = Email::from("alice@example.com");
+                        tracing::info!(%email, "before authentication");
+                        starter_core::logging::record_user_id("64b7f0c2a1");
+                        tracing::info!(%email, debug = ?email, "after authentication");
+                        "ok"
+                    }),
+                )
+                .route("/public", get(|| async { "ok" })),
+        )
+        .into_router();
+    health.set_started(true);
+    assert_eq!(common::get_path(&router, "/whoami").await.status, 200);
+    // An anonymous request has no `user_id`.
+    assert_eq!(common::get_path(&router, "/public").await.status, 200);
+
+    let lines = captured.lines();
+    let by_message = |message: &str| {
+        lines
+            .iter()
+            .filter(|line| line["message"] == message)
+            .collect::<Vec<_>>()
+    };
+    let before = by_message("before authentication");
+    let after = by_message("after authentication");
+    let finished = by_message("request finished");
+    assert_eq!(
+        (before.len(), after.len(), finished.len()),
+        (1, 1, 2),
+        "{lines:?}"
+    );
+    assert!(before[0]["span"].get("user_id").is_none(), "{}", before[0]);
+    assert_eq!(after[0]["span"]["user_id"], "64b7f0c2a1", "{}", after[0]);
+    assert_eq!(after[0]["email"], "a***@example.com");
+    assert_eq!(after[0]["debug"], "Email(\"a***@example.com\")");
+    assert_eq!(
+        finished[0]["span"]["user_id"], "64b7f0c2a1",
+        "{}",
+        finished[0]
+    );
+    assert!(
+        finished[1]["span"].get("user_id").is_none(),
+        "{}",
+        finished[1]
+    );
+    let text = format!("{lines:?}");
+    assert!(!text.contains("alice@"), "{text}");
+}

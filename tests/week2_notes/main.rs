@@ -22,6 +22,7 @@ mod common;
 
 mod comments;
 mod crud;
+mod docs;
 mod http_edges;
 mod listing;
 mod log_lines;

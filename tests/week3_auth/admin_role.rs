@@ -94,7 +94,7 @@ const SQUATTED: &str = "boss@example.com";
 
 fn seed_boss(password: &'static str) -> impl FnOnce(&mut Settings) {
     move |settings: &mut Settings| {
-        settings.auth.seed_admin.email = Some(SQUATTED.to_owned());
+        settings.auth.seed_admin.email = Some(SQUATTED.into());
         settings.auth.seed_admin.password = Some(password.into());
     }
 }

@@ -675,7 +675,7 @@ pub const ADMIN_PASSWORD: &str = "Root-Password-For-Tests-99";
 
 /// An admin ([`ADMIN_EMAIL`], [`ADMIN_PASSWORD`]) seeded at start-up.
 pub fn seed_admin(settings: &mut Settings) {
-    settings.auth.seed_admin.email = Some(ADMIN_EMAIL.to_owned());
+    settings.auth.seed_admin.email = Some(ADMIN_EMAIL.into());
     settings.auth.seed_admin.password = Some(ADMIN_PASSWORD.into());
 }
 

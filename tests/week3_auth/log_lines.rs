@@ -1,12 +1,13 @@
 //! What the app logs (captured in-process, JSON at info as in stage/prod): a line per
-//! request, and never a password, a hash or a token.
+//! request, carrying the caller's `user_id` once authenticated, and never a password, a
+//! hash, a token, or an email in clear.
 
 use crate::support::logs;
 
 use crate::common::*;
 
 #[tokio::test]
-async fn logs_never_contain_passwords_hashes_or_tokens() {
+async fn logs_never_contain_passwords_hashes_tokens_or_emails() {
     // Before the app is built, as `main` starts logging first.
     let (captured, _guard) = logs::capture();
     let (server, db) = start().await;
@@ -19,7 +20,10 @@ async fn logs_never_contain_passwords_hashes_or_tokens() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 201);
+    let user_id = json_ok(resp, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let resp = with_id(http.post(server.url("/auth/login")), "log-login")
         .json(&json!({ "email": address, "password": PASSWORD }))
         .send()
@@ -116,6 +120,46 @@ async fn logs_never_contain_passwords_hashes_or_tokens() {
     assert!(
         route_lines >= 2,
         "no request lines for /auth/login:\n{logs}"
+    );
+
+    // The authenticated request's lines name the account by id (the token's `sub`).
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let me = lines
+        .iter()
+        .find(|v| v["span"]["request_id"] == "log-me" && v["message"] == "request finished")
+        .unwrap_or_else(|| panic!("no request line for log-me:\n{logs}"));
+    assert_eq!(me["span"]["user_id"], user_id.as_str(), "{me}");
+    // An anonymous one (a refused forged token) has none.
+    let forged_line = lines
+        .iter()
+        .find(|v| v["span"]["request_id"] == "log-forged" && v["message"] == "request finished")
+        .unwrap_or_else(|| panic!("no request line for log-forged:\n{logs}"));
+    assert!(
+        forged_line["span"].get("user_id").is_none(),
+        "{forged_line}"
+    );
+    // The registration is logged with the email masked, and the address is nowhere in clear.
+    let created = lines
+        .iter()
+        .find(|v| v["message"] == "account created")
+        .unwrap_or_else(|| panic!("no `account created` line:\n{logs}"));
+    assert_eq!(created["user_id"], user_id.as_str(), "{created}");
+    let (local, domain) = address.split_once('@').unwrap();
+    assert_eq!(
+        created["email"],
+        format!("{}***@{domain}", &local[..1]),
+        "{created}"
+    );
+    assert!(
+        !logs.contains(&address),
+        "the email in clear in the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains(local),
+        "the email's local part in the logs:\n{logs}"
     );
 
     let hash = password_hash(&db, &address).await;

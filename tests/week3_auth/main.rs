@@ -18,6 +18,7 @@ mod app;
 mod notes;
 
 mod common;
+mod docs;
 
 mod admin_role;
 mod log_lines;

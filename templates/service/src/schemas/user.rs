@@ -1,9 +1,14 @@
 //! A user as an admin sees it in `GET /api/admin/users`: never the password hash.
+//!
+//! Personal data is typed as such (`starter::pii`): the email is in clear in the JSON, and
+//! masked (`a***@example.com`) wherever it is formatted, in `Debug` and in logs. Give a
+//! phone number or a person's name the same treatment with `Phone` and `PersonName`.
 
 use serde::Serialize;
 use starter::{
     auth::mongo::UserDoc,
     mongo::{bson::oid::ObjectId, oid},
+    pii::Email,
 };
 use utoipa::ToSchema;
 
@@ -15,7 +20,7 @@ pub struct UserOut {
     #[serde(with = "oid::hex")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     pub id: ObjectId,
-    pub email: String,
+    pub email: Email,
     pub roles: Vec<String>,
     pub created_at: String,
 }
