@@ -148,8 +148,9 @@ struct PasswordForm {
     username: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
-    /// `password` if given.
+    /// `password` if given (no other grant is supported: 422).
     #[serde(default)]
+    #[schema(pattern = "^password$")]
     grant_type: Option<String>,
     // `scope`, `client_id`… are allowed and ignored.
     #[serde(flatten)]

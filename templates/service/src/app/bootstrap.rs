@@ -38,14 +38,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
 {%- endif %}
 
     Ok(App::new(&settings.core)
+        // `/openapi.json`, `/docs` and `/redoc` ([docs] enabled; on in dev): the title,
+        // version and description, then each route's documentation with the route.
+        .openapi(api::openapi())
 {%- if auth %}
-        .merge(api::router(state, &auth))
+        .api(api::router(state, &auth))
         // Components start in this order (and stop in reverse): the database is up before
         // the auth service seeds the admin.
         .component(mongo)
         .component(auth))
 {%- else %}
-        .merge(api::router(state))
+        .api(api::router(state))
         .component(mongo))
 {%- endif %}
 }

@@ -10,10 +10,15 @@ use starter::{
     mongo::{bson::oid::ObjectId, oid},
     pii::Email,
 };
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+/// Named `Account` in the OpenAPI document: starter-auth's `/me` has its own `UserOut`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account, example = json!({"id": "665f1c2ab4d4c3a1e0a1b2c3", "email": "alice@example.com",
+    "roles": ["user"], "created_at": "2025-01-31T12:00:00Z"}))]
 pub struct UserOut {
     #[serde(with = "oid::hex")]
+    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     pub id: ObjectId,
     pub email: Email,
     pub roles: Vec<String>,

@@ -3,10 +3,11 @@
 //! check. Make someone an admin with `APP_AUTH__SEED_ADMIN__EMAIL` and
 //! `APP_AUTH__SEED_ADMIN__PASSWORD` (created at start-up if absent).
 
-use axum::{Router, extract::State, routing::get};
+use axum::extract::State;
 use starter::{
     ApiError,
     auth::{AuthService, mongo::MongoUserStore},
+    docs::{OpenApiRouter, routes},
     mongo::{Sort, bson::Document},
     pagination::{Page, PageParams},
 };
@@ -20,14 +21,19 @@ use crate::{
     schemas::UserOut,
 };
 
-pub fn router(auth: &AuthService) -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list_users))
+pub fn router(auth: &AuthService) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
         // `route_layer`: the guard runs only for routes that matched.
         .route_layer(security::admin_only(auth))
 }
 
-/// `GET /api/admin/users?limit=&cursor=`: every account, oldest first.
+/// Every account, oldest first (role `admin` only).
+#[utoipa::path(get, path = "/users", tag = "admin", params(PageParams), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of accounts", body = Page<UserOut>),
+        (status = 403, description = "The caller lacks the role `admin` (`forbidden`)"),
+    ))]
 async fn list_users(
     State(users): State<MongoUserStore>,
     ValidQuery(page): ValidQuery<PageParams>,

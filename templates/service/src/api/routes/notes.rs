@@ -6,13 +6,12 @@
 {%- endif %}
 
 use axum::{
-    Router,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    routing::get,
 };
 use starter::{
     ApiError,
+    docs::{OpenApiRouter, routes},
     pagination::{Page, PageParams},
 };
 
@@ -29,13 +28,24 @@ use crate::{
     services::NoteService,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/notes", get(list).post(create))
-        .route("/notes/{id}", get(read).patch(update).delete(remove))
+/// The routes, documented: each handler's `#[utoipa::path]` is its entry in `/openapi.json`
+/// (the kit adds the problem+json bodies of its errors, 422 on input and 413 on bodies{% if auth %},
+/// and 401 on routes that need a token{% endif %}).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
-/// `POST /api/notes`: 201 with the note and its `Location`.
+/// Creates a note{% if auth %} owned by the caller{% endif %}.
+#[utoipa::path(post, path = "/notes", tag = "notes", request_body = NoteIn,
+{%- if auth %}
+    security(("bearer" = [])),
+{%- endif %}
+    responses(
+        (status = 201, description = "Created", body = NoteOut,
+            headers(("Location" = String, description = "`/api/notes/{id}` of the new note"))),
+    ))]
 async fn create(
     State(notes): State<NoteService>,
 {%- if auth %}
@@ -53,8 +63,13 @@ async fn create(
     Ok((StatusCode::CREATED, headers, Json(note.into())))
 }
 
-/// `GET /api/notes?limit=&skip=|cursor=&q=&tag=`: newest first. `next_cursor` in the
-/// answer fetches the next page.
+/// Lists {% if auth %}the caller's {% endif %}notes, newest first: `?limit=` with `skip=` or
+/// `cursor=` (the `next_cursor` of the previous page), filtered by `q` and `tag`.
+#[utoipa::path(get, path = "/notes", tag = "notes", params(PageParams, NoteFilter),
+{%- if auth %}
+    security(("bearer" = [])),
+{%- endif %}
+    responses((status = 200, description = "One page of notes", body = Page<NoteOut>)))]
 async fn list(
     State(notes): State<NoteService>,
 {%- if auth %}
@@ -67,6 +82,15 @@ async fn list(
     Ok(Json(page.map(NoteOut::from)))
 }
 
+/// Reads one note.
+#[utoipa::path(get, path = "/notes/{id}", tag = "notes", params(NoteId),
+{%- if auth %}
+    security(("bearer" = [])),
+{%- endif %}
+    responses(
+        (status = 200, description = "The note", body = NoteOut),
+        (status = 404, description = "No such note{% if auth %} of the caller{% endif %} (`note_not_found`)"),
+    ))]
 async fn read(
     State(notes): State<NoteService>,
 {%- if auth %}
@@ -77,7 +101,15 @@ async fn read(
     Ok(Json(notes.get({% if auth %}&user.id, {% endif %}id).await?.into()))
 }
 
-/// `PATCH /api/notes/{id}`: only the fields in the body change.
+/// Changes the fields given in the body; the others keep their value.
+#[utoipa::path(patch, path = "/notes/{id}", tag = "notes", params(NoteId), request_body = NotePatch,
+{%- if auth %}
+    security(("bearer" = [])),
+{%- endif %}
+    responses(
+        (status = 200, description = "The changed note", body = NoteOut),
+        (status = 404, description = "No such note{% if auth %} of the caller{% endif %} (`note_not_found`)"),
+    ))]
 async fn update(
     State(notes): State<NoteService>,
 {%- if auth %}
@@ -89,7 +121,15 @@ async fn update(
     Ok(Json(notes.update({% if auth %}&user.id, {% endif %}id, patch).await?.into()))
 }
 
-/// `DELETE /api/notes/{id}`: 204, then the note is a 404.
+/// Deletes a note; afterwards it is a 404.
+#[utoipa::path(delete, path = "/notes/{id}", tag = "notes", params(NoteId),
+{%- if auth %}
+    security(("bearer" = [])),
+{%- endif %}
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such note{% if auth %} of the caller{% endif %} (`note_not_found`)"),
+    ))]
 async fn remove(
     State(notes): State<NoteService>,
 {%- if auth %}
@@ -100,3 +140,14 @@ async fn remove(
     notes.delete({% if auth %}&user.id, {% endif %}id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The `{id}` of the note routes, as the document describes it (`IdPath` parses it; a
+/// malformed one is a 422).
+#[derive(utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+#[allow(dead_code)] // only read by the OpenAPI document
+struct NoteId(
+    /// The note's id: 24 hex digits.
+    #[param(example = "665f1c2ab4d4c3a1e0a1b2c3")]
+    String,
+);
