@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::TestApp;
 use serde_json::Value;
-use starter::mongo::testing::TestDb;
+use starter_test::TestDb;
 
 use {{crate_name}}::{app::bootstrap, core::config::Settings};
 
@@ -15,7 +14,7 @@ use {{crate_name}}::{app::bootstrap, core::config::Settings};
 async fn every_route_is_documented() {
     let db = TestDb::new().await;
     let mut settings = Settings::load().expect("config/ and APP_* variables are valid");
-    settings.mongo = db.settings().clone();
+    db.configure(&mut settings.mongo);
     let app = bootstrap::build(&settings).await.expect("the app builds");
 
     let mismatch = app.undocumented_routes();
@@ -28,8 +27,8 @@ async fn every_route_is_documented() {
 
 #[tokio::test]
 async fn openapi_json_lists_the_notes_routes() {
-    let app = TestApp::spawn_with(|s| s.core.docs.enabled = Some(true)).await;
-    let resp = app.anonymous().get("/openapi.json").send().await.unwrap();
+    let app = common::spawn_with(|s| s.core.docs.enabled = Some(true)).await;
+    let resp = app.client().get("/openapi.json").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let doc: Value = resp.json().await.expect("a JSON document");
     assert!(
@@ -73,9 +72,9 @@ async fn openapi_json_lists_the_notes_routes() {
 
 #[tokio::test]
 async fn swagger_ui_and_redoc_are_served() {
-    let app = TestApp::spawn_with(|s| s.core.docs.enabled = Some(true)).await;
+    let app = common::spawn_with(|s| s.core.docs.enabled = Some(true)).await;
     for path in ["/docs/", "/redoc"] {
-        let resp = app.anonymous().get(path).send().await.unwrap();
+        let resp = app.client().get(path).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(
@@ -90,9 +89,9 @@ async fn swagger_ui_and_redoc_are_served() {
 #[tokio::test]
 async fn docs_can_be_turned_off() {
     // What stage and prod do unless `[docs] enabled = true`.
-    let app = TestApp::spawn_with(|s| s.core.docs.enabled = Some(false)).await;
+    let app = common::spawn_with(|s| s.core.docs.enabled = Some(false)).await;
     for path in ["/openapi.json", "/docs/", "/redoc"] {
-        let resp = app.anonymous().get(path).send().await.unwrap();
+        let resp = app.client().get(path).send().await.unwrap();
         assert_eq!(resp.status(), 404, "{path}");
     }
 }
