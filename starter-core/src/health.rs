@@ -2,9 +2,11 @@
 //!
 //! - `/health/live`: 200 while the process is up. Never touches a dependency, so an
 //!   orchestrator does not restart a healthy process because the database is down.
-//! - `/health/ready`: 200 once the startup hooks have finished and every probe passes;
-//!   503 otherwise (and again while shutting down), so a load balancer stops routing here.
-//! - `/health`: the full report, `{"status": "ok"|"degraded", "checks": {...}}`, 200 or 503.
+//! - `/health/ready`: 200 once the startup hooks have finished and every required probe
+//!   passes; 503 otherwise (and again while shutting down), so a load balancer stops routing
+//!   here. An optional probe ([`Probe::required`] `false`, e.g. a cache) never makes it 503.
+//! - `/health`: the full report, `{"status": "ok"|"degraded", "checks": {...}}`, 200 or 503;
+//!   any probe down, optional or not, makes it `degraded`.
 
 use std::{
     collections::BTreeMap,
@@ -31,6 +33,12 @@ pub trait Probe: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// `Ok` when the dependency answers; `Err` carries a short, non-secret reason.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether the app can serve without this dependency. `true` (the default): when it is
+    /// down, `/health/ready` is 503. `false` (an optional dependency such as a cache): it
+    /// is reported in `/health` (status `degraded`), but readiness ignores it.
+    fn required(&self) -> bool {
+        true
+    }
 }
 
 /// One probe's result in the report.
@@ -94,15 +102,21 @@ impl Health {
                 latency_ms,
                 error,
             };
-            (probe.name().to_owned(), report)
+            (probe.name().to_owned(), probe.required(), report)
         }))
         .await;
-        let all_up = results.iter().all(|(_, r)| r.error.is_none());
-        let ready = all_up && self.is_started();
+        let all_up = results.iter().all(|(_, _, r)| r.error.is_none());
+        let required_up = results
+            .iter()
+            .all(|(_, required, r)| !required || r.error.is_none());
+        let ready = required_up && self.is_started();
         HealthReport {
             status: if all_up { "ok" } else { "degraded" },
             ready,
-            checks: results.into_iter().collect(),
+            checks: results
+                .into_iter()
+                .map(|(name, _, report)| (name, report))
+                .collect(),
         }
     }
 
@@ -152,8 +166,8 @@ async fn health(State(health): State<Health>) -> impl IntoResponse {
     (status, Json(report))
 }
 
-/// Readiness: 200 once start-up has finished and every probe is up; 503 before, while
-/// draining, or when a dependency is down.
+/// Readiness: 200 once start-up has finished and every required probe is up; 503 before,
+/// while draining, or when a required dependency is down.
 #[utoipa::path(get, path = "/health/ready", tag = "health", operation_id = "health_ready",
     responses(
         (status = 200, description = "Ready for traffic", body = HealthReport),

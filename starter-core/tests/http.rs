@@ -706,6 +706,52 @@ async fn failing_probe_makes_health_and_ready_503() {
     assert_eq!(resp.json()["checks"]["db"]["status"], "down");
 }
 
+/// A probe that is down and optional, like a cache.
+struct OptionalDownProbe;
+
+impl starter_core::health::Probe for OptionalDownProbe {
+    fn name(&self) -> &str {
+        "cache"
+    }
+
+    fn check(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Err("connection refused".to_owned()) })
+    }
+
+    fn required(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn an_optional_probe_down_degrades_health_but_not_readiness() {
+    let (router, health, _) = app(&CoreSettings::default())
+        .probe(FixedProbe {
+            name: "db",
+            up: true,
+        })
+        .probe(OptionalDownProbe)
+        .into_router();
+    health.set_started(true);
+
+    let resp = get_path(&router, "/health").await;
+    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE);
+    let doc = resp.json();
+    assert_eq!(doc["status"], "degraded", "{doc}");
+    assert_eq!(doc["ready"], true, "{doc}");
+    assert_eq!(doc["checks"]["cache"]["status"], "down", "{doc}");
+    assert_eq!(doc["checks"]["db"]["status"], "up", "{doc}");
+
+    let resp = get_path(&router, "/health/ready").await;
+    assert_eq!(resp.status, StatusCode::OK);
+    assert_eq!(resp.json()["checks"]["cache"]["status"], "down");
+
+    // Readiness still follows start-up and the required probes.
+    health.set_started(false);
+    let resp = get_path(&router, "/health/ready").await;
+    assert_eq!(resp.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
 #[tokio::test]
 async fn ready_is_503_until_started() {
     let (router, health, _) = app(&CoreSettings::default())
