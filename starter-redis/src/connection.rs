@@ -172,7 +172,7 @@ impl Redis {
     pub async fn subscribe<T: DeserializeOwned + Send + 'static>(
         &self,
         channel: &str,
-    ) -> anyhow::Result<impl Stream<Item = T> + Send + 'static + use<T>> {
+    ) -> anyhow::Result<impl Stream<Item = T> + Send + Unpin + 'static + use<T>> {
         let timeout = self.inner.command_timeout.max(Duration::from_secs(1));
         let mut pubsub = tokio::time::timeout(timeout, self.client.get_async_pubsub())
             .await
@@ -184,17 +184,14 @@ impl Redis {
             .with_context(|| format!("subscribing to `{channel}`"))?;
         let channel = channel.to_owned();
         Ok(pubsub.into_on_message().filter_map(move |msg| {
-            let decoded = serde_json::from_slice::<T>(msg.get_payload_bytes());
-            let channel = channel.clone();
-            async move {
-                match decoded {
-                    Ok(value) => Some(value),
-                    Err(err) => {
-                        tracing::warn!(channel, error = %err, "undecodable pub/sub message skipped");
-                        None
-                    }
+            let decoded = match serde_json::from_slice::<T>(msg.get_payload_bytes()) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    tracing::warn!(channel, error = %err, "undecodable pub/sub message skipped");
+                    None
                 }
-            }
+            };
+            futures_util::future::ready(decoded)
         }))
     }
 
@@ -247,7 +244,7 @@ impl Component for Redis {
 }
 
 /// `/health` probe: a `PING`. Optional: readiness does not depend on it.
-pub struct RedisProbe(Redis);
+pub struct RedisProbe(pub Redis);
 
 impl Probe for RedisProbe {
     fn name(&self) -> &str {
