@@ -5,7 +5,8 @@
 //! - everything of `starter-core` at the top level (`starter::App`, `starter::config`,
 //!   `starter::ApiError`, `starter::extract`, …);
 //! - `starter-mongo` as [`mongo`] (feature `mongo`, on by default);
-//! - `starter-auth` as [`auth`] (feature `auth`, on by default).
+//! - `starter-auth` as [`auth`] (feature `auth`, on by default);
+//! - `starter-redis` as `redis` (feature `redis`, off by default).
 //!
 //! The curriculum lives in this package's `examples/`, one per week:
 //! `cargo run --example week2_notes`.
@@ -27,3 +28,6 @@ pub use starter_mongo as mongo;
 
 #[cfg(feature = "auth")]
 pub use starter_auth as auth;
+
+#[cfg(feature = "redis")]
+pub use starter_redis as redis;
