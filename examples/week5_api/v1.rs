@@ -265,7 +265,6 @@ pub struct NotePatchV1 {
     params(ListParams),
     responses(
         (status = 200, description = "One page of notes", body = NoteListV1),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn list(
     State(s): State<NotesState>,
@@ -285,8 +284,6 @@ async fn list(
     request_body = NewNoteV1,
     responses(
         (status = 201, description = "Created", body = NoteV1),
-        (status = 415, description = "The body is not `application/json`"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn create(
     State(s): State<NotesState>,
@@ -310,7 +307,6 @@ async fn create(
     responses(
         (status = 200, description = "The note", body = NoteV1),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn read(
     State(s): State<NotesState>,
@@ -329,8 +325,6 @@ async fn read(
     responses(
         (status = 200, description = "The note as changed", body = NoteV1),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 415, description = "The body is not `application/json`"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn update(
     State(s): State<NotesState>,
@@ -354,7 +348,6 @@ async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn remove(
     State(s): State<NotesState>,

@@ -181,7 +181,6 @@ fn page_links(params: &ListParams, next_cursor: Option<&str>) -> HeaderValue {
         (status = 200, description = "One page of notes", body = NoteListV2,
             headers(("Link" = String, description = "RFC 8288: `</api/v2/notes?limit=…&cursor=…>; rel=\"next\"` \
                 while there is a next page, and `</api/v2/notes?limit=…>; rel=\"first\"`"))),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn list(
     State(s): State<NotesState>,
@@ -207,8 +206,6 @@ async fn list(
     responses(
         (status = 201, description = "Created", body = NoteV2,
             headers(("Location" = String, description = "`/api/v2/notes/{id}` of the new note"))),
-        (status = 415, description = "The body is not `application/json`"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn create(
     State(s): State<NotesState>,
@@ -238,7 +235,6 @@ async fn create(
     responses(
         (status = 200, description = "The note", body = NoteV2),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn read(
     State(s): State<NotesState>,
@@ -257,8 +253,6 @@ async fn read(
     responses(
         (status = 200, description = "The note as changed", body = NoteV2),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 415, description = "The body is not `application/json`"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn update(
     State(s): State<NotesState>,
@@ -282,7 +276,6 @@ async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such note of the caller's (`not_found`)"),
-        (status = 503, description = "The database is unavailable (`database_unavailable`); see `Retry-After`"),
     ))]
 async fn remove(
     State(s): State<NotesState>,
