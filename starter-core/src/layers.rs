@@ -143,12 +143,46 @@ pub fn stack(
         .service(router)
 }
 
-/// Compression of responses to clients that accept it (gzip or brotli), with tower-http's
-/// predicate (nothing under 32 bytes, no images, no event streams). Quality 4 rather than
-/// the libraries' defaults: brotli's default, 11, is meant for static files and costs
-/// far more CPU per dynamic response.
-pub fn compression() -> CompressionLayer {
-    CompressionLayer::new().quality(CompressionLevel::Precise(4))
+/// Compression of responses to clients that accept it (gzip or brotli). Quality 4 rather
+/// than the libraries' defaults: brotli's default, 11, is meant for static files and costs
+/// far more CPU per dynamic response. What is compressed: see [`Compressible`].
+pub fn compression() -> CompressionLayer<Compressible> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(Compressible)
+}
+
+/// Which responses are worth compressing: tower-http's [`DefaultPredicate`] (nothing under
+/// 32 bytes, no images but SVG, no event streams, no gRPC; tower-http also leaves
+/// partial `206` answers alone) and nothing whose content is compressed already, where
+/// gzip costs CPU and gains nothing: archives, audio, video, web fonts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Compressible;
+
+/// Content types (prefixes) that are compressed already.
+const PRECOMPRESSED: &[&str] = &[
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "application/zstd",
+    "application/x-bzip2",
+    "application/x-xz",
+    "application/x-7z-compressed",
+    "application/vnd.rar",
+    "audio/",
+    "video/",
+    "font/woff",
+];
+
+impl Predicate for Compressible {
+    fn should_compress<B: HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        let precompressed = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| PRECOMPRESSED.iter().any(|p| ct.starts_with(p)));
+        !precompressed && DefaultPredicate::new().should_compress(response)
+    }
 }
 
 /// Records the matched route on the request span (the fallback records `<unmatched>`).
@@ -348,7 +382,7 @@ impl Gate for CorsGate {
 pub struct CompressionGate;
 
 impl Gate for CompressionGate {
-    type Layer = CompressionLayer;
+    type Layer = CompressionLayer<Compressible>;
 
     fn needed(headers: &HeaderMap) -> bool {
         headers.contains_key(header::ACCEPT_ENCODING)
@@ -500,6 +534,35 @@ mod tests {
         assert_eq!(vary(&their_headers), vary(&our_headers));
         assert!(!our_headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
         assert!(!their_headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    }
+
+    /// JSON and text are compressed; media that is compressed already is not.
+    #[test]
+    fn compressible_skips_precompressed_media() {
+        let response = |ct: &str| {
+            axum::http::Response::builder()
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from("x".repeat(5000)))
+                .unwrap()
+        };
+        for ct in [
+            "application/json",
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+        ] {
+            assert!(Compressible.should_compress(&response(ct)), "{ct}");
+        }
+        for ct in [
+            "application/zip",
+            "application/gzip",
+            "video/mp4",
+            "audio/ogg",
+            "image/png",
+            "font/woff2",
+            "text/event-stream",
+        ] {
+            assert!(!Compressible.should_compress(&response(ct)), "{ct}");
+        }
     }
 
     /// Responses of every kind the predicate and the `Vary` rule look at, asked for with

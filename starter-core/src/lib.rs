@@ -12,6 +12,7 @@
 //!   lifespan hooks + graceful shutdown;
 //! - [`extract`]: validated JSON/query extractors whose errors name the field;
 //! - [`pagination`]: `limit`/`skip`/`cursor` parameters and the `Page<T>` shape;
+//! - [`conditional`]: JSON answers with an `ETag`, and `304` for `If-None-Match`;
 //! - [`docs`]: the OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and ReDoc at
 //!   `/redoc`, served offline; a check that every route is documented;
 //! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
@@ -45,6 +46,7 @@
 //! ```
 
 pub mod app;
+pub mod conditional;
 pub mod config;
 pub mod docs;
 pub mod error;
