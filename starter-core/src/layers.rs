@@ -154,8 +154,10 @@ pub fn compression() -> CompressionLayer<Compressible> {
 
 /// Which responses are worth compressing: tower-http's [`DefaultPredicate`] (nothing under
 /// 32 bytes, no images but SVG, no event streams, no gRPC; tower-http also leaves
-/// partial `206` answers alone) and nothing whose content is compressed already, where
-/// gzip costs CPU and gains nothing: archives, audio, video, web fonts.
+/// partial `206` answers alone), nothing whose content is compressed already, where
+/// gzip costs CPU and gains nothing (archives, audio, video, web fonts), and nothing that
+/// offers byte ranges (`Accept-Ranges: bytes`, as file downloads do): a range names bytes
+/// of the stored file, so the full answer must be those same bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Compressible;
 
@@ -176,12 +178,15 @@ const PRECOMPRESSED: &[&str] = &[
 
 impl Predicate for Compressible {
     fn should_compress<B: HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
-        let precompressed = response
-            .headers()
+        let headers = response.headers();
+        let precompressed = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| PRECOMPRESSED.iter().any(|p| ct.starts_with(p)));
-        !precompressed && DefaultPredicate::new().should_compress(response)
+        let ranged = headers
+            .get(header::ACCEPT_RANGES)
+            .is_some_and(|v| v.as_bytes() != b"none");
+        !precompressed && !ranged && DefaultPredicate::new().should_compress(response)
     }
 }
 
@@ -563,6 +568,11 @@ mod tests {
         ] {
             assert!(!Compressible.should_compress(&response(ct)), "{ct}");
         }
+        let mut file = response("application/octet-stream");
+        assert!(Compressible.should_compress(&file));
+        file.headers_mut()
+            .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        assert!(!Compressible.should_compress(&file));
     }
 
     /// Responses of every kind the predicate and the `Vary` rule look at, asked for with

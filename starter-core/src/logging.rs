@@ -134,7 +134,7 @@ pub fn trace_layer()
 /// filled in by whatever authenticates the caller (starter-auth's extractors record the
 /// token's `sub`), so every line logged after that names the account; an id, never an email
 /// or a name (see [`crate::pii`]). Apps with their own authentication record it with
-/// [`record_user_id`].
+/// [`record_user_id`]. `cache` is filled in by cache lookups ([`record_cache`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestSpan;
 
@@ -151,6 +151,7 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             method = %request.method(),
             route = Empty,
             user_id = Empty,
+            cache = Empty,
         )
     }
 }
@@ -161,6 +162,13 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
 /// no `user_id` field and does nothing, as it does outside any request.
 pub fn record_user_id(user_id: &str) {
     Span::current().record("user_id", user_id);
+}
+
+/// Records how a cache answered this request (`hit`, `miss`, `bypass`) as `cache` on the
+/// request span, so the request's log line shows it; `starter_redis::Cache` calls it.
+/// With several lookups in one request, the last one is shown.
+pub fn record_cache(outcome: &str) {
+    Span::current().record("cache", outcome);
 }
 
 /// Logs one line per request when its response is ready (tower-http's `OnResponse`):

@@ -16,7 +16,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::Redis;
 
-/// Where [`Cache::get_or_load`] found the value; logged as the `cache` field.
+/// Where [`Cache::get_or_load`] found the value; logged as the `cache` field, and recorded
+/// on the request span (`starter_core::logging::record_cache`), so the request's log line
+/// says it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
     /// Read from Redis.
@@ -107,6 +109,7 @@ impl Cache {
             Ok(Some(bytes)) => match serde_json::from_slice::<T>(&bytes) {
                 Ok(value) => {
                     tracing::debug!(key = %full_key, cache = "hit", "cache lookup");
+                    starter_core::logging::record_cache("hit");
                     return Ok((value, CacheOutcome::Hit));
                 }
                 Err(err) => {
@@ -122,6 +125,7 @@ impl Cache {
             }
         };
         tracing::debug!(key = %full_key, cache = outcome.as_str(), "cache lookup");
+        starter_core::logging::record_cache(outcome.as_str());
         let value = load().await?;
         if outcome == CacheOutcome::Miss {
             match serde_json::to_vec(&value) {
