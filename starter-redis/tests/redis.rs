@@ -2,7 +2,6 @@
 //! test a private `redis-server` (from PATH) that the test stops and restarts.
 
 use std::{
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -15,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use starter_core::health::Probe;
 use starter_redis::{
     CacheOutcome, Redis, RedisSettings,
-    testing::{SERVICES_HINT, test_redis, unique},
+    testing::{RedisServer, test_redis, unique},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,58 +129,6 @@ async fn pubsub_fans_out_across_two_clients() {
 
 // ---------------------------------------------------------------- outage and recovery
 
-/// A private `redis-server` on a fixed port, killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(port: u16, dir: &std::path::Path) -> std::io::Result<Child> {
-        Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-    }
-
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(unique("starter-redis-test"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Self::start(port, &dir).unwrap_or_else(|e| {
-            panic!("cannot run `redis-server` from PATH ({e}); {SERVICES_HINT}")
-        });
-        Self { child, port, dir }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        self.child = Self::start(self.port, &self.dir).expect("restart redis-server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// Polls `check` every 100 ms until it is true, for at most 10 s.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -199,9 +146,9 @@ where
 
 #[tokio::test]
 async fn outage_falls_back_to_the_loader_and_recovers_without_a_new_client() {
-    let mut server = Server::new();
+    let mut server = RedisServer::start();
     let settings = RedisSettings {
-        url: format!("redis://127.0.0.1:{}", server.port),
+        url: server.url(),
         startup_timeout: Duration::from_secs(10),
         ..RedisSettings::default()
     };
