@@ -1,0 +1,19 @@
+//! # Week 4 — files, background work, realtime, caching
+//!
+//! (Work in progress.)
+
+mod app;
+mod notes;
+
+use starter::config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    starter::exit_code(run().await)
+}
+
+async fn run() -> anyhow::Result<()> {
+    let settings: app::Settings = config::load()?;
+    starter::logging::init(&settings.core);
+    app::build(&settings).await?.run().await
+}
