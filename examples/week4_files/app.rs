@@ -1,19 +1,28 @@
 //! The week 4 service, from settings to a ready-to-run [`App`]: `main` runs what [`build`]
 //! returns; the tests call it too and serve the result in-process.
 
-use axum::extract::FromRef;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRef};
 use serde::Deserialize;
 use starter::{
     App,
     auth::{AuthService, AuthSettings, Jwt},
-    config::{self, ConfigError, CoreSettings, Profile},
+    config::{self, ConfigError, CoreSettings, Profile, invalid},
     docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings, Repository},
 };
+use starter_files::{Storage, StorageSettings};
+use starter_jobs::{JobQueue, Jobs, JobsSettings, Tasks};
+use starter_realtime::{Audience, EventBus, RealtimeSettings, Tickets};
 use starter_redis::{Cache, Redis, RedisSettings};
 use utoipa::OpenApi;
 
-use crate::notes;
+use crate::{
+    attachments::{self, Attachment},
+    notes, realtime,
+    thumbnails::{self, MakeThumbnail, ThumbnailDeps},
+};
 
 /// The document's title and description; the routes add their own operations.
 #[derive(OpenApi)]
@@ -26,7 +35,24 @@ use crate::notes;
 )]
 struct ApiDoc;
 
-/// The settings of this service: the core sections plus `[mongo]`, `[auth]` and `[redis]`.
+/// `[attachments]`: this service's own section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentSettings {
+    /// Largest file accepted, in bytes (413 above).
+    pub max_size: u64,
+}
+
+impl Default for AttachmentSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// The settings of this service: the core sections, `[mongo]`, `[auth]`, `[redis]`,
+/// `[storage]`, `[jobs]`, `[realtime]` and `[attachments]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -35,6 +61,10 @@ pub struct Settings {
     pub mongo: MongoSettings,
     pub auth: AuthSettings,
     pub redis: RedisSettings,
+    pub storage: StorageSettings,
+    pub jobs: JobsSettings,
+    pub realtime: RealtimeSettings,
+    pub attachments: AttachmentSettings,
 }
 
 impl config::Settings for Settings {
@@ -42,42 +72,109 @@ impl config::Settings for Settings {
         self.core.check(profile)?;
         self.mongo.check(profile)?;
         self.auth.check(profile)?;
-        self.redis.check(profile)
+        self.redis.check(profile)?;
+        self.storage.check(profile)?;
+        self.jobs.check(profile)?;
+        self.realtime.check(profile)?;
+        if self.attachments.max_size == 0 {
+            return Err(invalid("attachments.max_size", "must be at least 1 byte"));
+        }
+        Ok(())
     }
 }
 
-/// What every route of this service shares. `Jwt: FromRef` is what lets `AuthUser` verify
-/// tokens.
+/// What every route of this service shares. `Jwt` and `Tickets` through `FromRef` are what
+/// the `AuthUser` and `TicketUser` extractors need.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub notes: Repository<notes::Note>,
+    pub attachments: Repository<Attachment>,
     pub cache: Cache,
     pub jwt: Jwt,
+    pub storage: Storage,
+    pub tasks: Tasks,
+    pub jobs: Jobs,
+    pub thumbnails: JobQueue<MakeThumbnail>,
+    pub events: EventBus,
+    pub tickets: Tickets,
+    #[from_ref(skip)]
+    pub max_upload: u64,
+    #[from_ref(skip)]
+    pub presign_ttl: Duration,
+    #[from_ref(skip)]
+    pub tickets_ttl: Duration,
 }
 
 impl AppState {
-    /// Tells the user's live connections (WebSocket and SSE, on any instance).
-    pub async fn notify(&self, _user_id: &str, _kind: &str, _data: serde_json::Value) {}
+    /// Tells the user's live connections (WebSocket and SSE, on any instance). Best effort:
+    /// the change is saved either way, and a client that missed it sees it on reload.
+    pub async fn notify(&self, user_id: &str, kind: &str, data: serde_json::Value) {
+        if let Err(err) = self.events.publish(kind, Audience::user(user_id), data).await {
+            tracing::warn!(error = %err, kind, "event not published");
+        }
+    }
 }
 
 /// The service, not started yet: nothing is connected until it runs.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
-    let mongo = Mongo::new(&settings.mongo).await?.register::<notes::Note>();
+    let mongo = Mongo::new(&settings.mongo)
+        .await?
+        .register::<notes::Note>()
+        .register::<Attachment>();
     let mongo = starter::auth::mongo::register(mongo);
     let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
         .with_allowed_origins(&settings.core.cors.allowed_origins);
     let redis = Redis::new(&settings.redis)?;
+    let storage = Storage::new(&settings.storage)?;
+    let jobs = Jobs::new(&redis, &settings.jobs);
+    let thumbnails = jobs.queue::<MakeThumbnail>("thumbnails");
+    let events = EventBus::new(redis.clone(), &settings.realtime);
+    let tasks = Tasks::new(settings.jobs.shutdown_grace);
     let state = AppState {
         notes: mongo.repo(),
+        attachments: mongo.repo(),
         cache: redis.cache("week4"),
         jwt: auth.jwt().clone(),
+        storage: storage.clone(),
+        tasks: tasks.clone(),
+        jobs: jobs.clone(),
+        thumbnails: thumbnails.clone(),
+        events: events.clone(),
+        tickets: Tickets::new(redis.clone(), &settings.realtime),
+        max_upload: settings.attachments.max_size,
+        presign_ttl: settings.storage.s3.presign_ttl,
+        tickets_ttl: settings.realtime.ticket_ttl,
     };
+    let deps = ThumbnailDeps {
+        attachments: state.attachments.clone(),
+        storage: storage.clone(),
+        events: events.clone(),
+    };
+    // This instance also works the queue; a bigger deployment can run workers apart.
+    let worker = thumbnails.worker(move |job, ctx| thumbnails::make_thumbnail(deps.clone(), job, ctx));
 
+    // The multipart envelope around the file is small; the exact limit is enforced on
+    // the file's bytes while they stream.
+    let body_limit = usize::try_from(settings.attachments.max_size)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
+    let api = notes::router()
+        .merge(attachments::router().layer(DefaultBodyLimit::max(body_limit)))
+        .merge(thumbnails::router())
+        .merge(realtime::router())
+        .with_state(state);
+
+    // Start-up in this order, shutdown in reverse: nothing is stopped while something
+    // started after it may still use it.
     Ok(App::new(&settings.core)
         .openapi(ApiDoc::openapi())
         .api(starter::auth::router(auth.clone()))
-        .api(OpenApiRouter::new().nest("/api", notes::router().with_state(state)))
+        .api(OpenApiRouter::new().nest("/api", api))
         .component(mongo)
         .component(redis)
+        .component(storage)
+        .component(events)
+        .component(worker)
+        .component(tasks)
         .component(auth))
 }

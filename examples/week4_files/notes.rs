@@ -305,7 +305,7 @@ async fn remove(
     if !s.notes.delete_one(owned(id, &user)).await? {
         return Err(not_found(id));
     }
-    // ATTACH: crate::attachments::remove_all_in_background(&s, id);
+    crate::attachments::remove_all_in_background(&s, id);
     changed(&s, &user, id, "deleted").await;
     Ok(StatusCode::NO_CONTENT)
 }
