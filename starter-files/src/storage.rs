@@ -31,8 +31,8 @@ const PART_CONCURRENCY: usize = 2;
 const SNIFF_LEN: usize = 8192;
 /// How long start-up keeps retrying the S3 bucket check.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
-/// A key that never exists: a `head` of it is a cheap round trip to the bucket.
-const PROBE_KEY: &str = ".starter-files-probe/absent";
+/// A prefix under which nothing is stored: listing it is a cheap round trip to the bucket.
+const PROBE_PREFIX: &str = ".starter-files-probe";
 
 /// The failures of [`Storage`] operations.
 #[derive(Debug, thiserror::Error)]
@@ -412,8 +412,7 @@ impl Storage {
         Ok(Some(url))
     }
 
-    /// Local: the root is a directory. S3: the bucket answers (a `head` of a missing key
-    /// is a "not found", not an error).
+    /// Local: the root is a directory. S3: the bucket exists and answers.
     pub async fn check(&self) -> anyhow::Result<()> {
         match self.inner.backend {
             Backend::Local => {
@@ -429,8 +428,15 @@ impl Storage {
                 );
                 Ok(())
             }
-            Backend::S3 => match self.inner.store.head(&Path::from(PROBE_KEY)).await {
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            // A listing under a prefix that holds nothing: one small page. Unlike a `head`,
+            // it tells a missing bucket (an error) from a missing key.
+            Backend::S3 => match self
+                .inner
+                .store
+                .list_with_delimiter(Some(&Path::from(PROBE_PREFIX)))
+                .await
+            {
+                Ok(_) => Ok(()),
                 Err(e) => Err(anyhow::Error::new(e)
                     .context(format!("bucket `{}` does not answer", self.inner.label))),
             },
