@@ -60,6 +60,28 @@ impl Fixture {
             .expect("list")
     }
 
+    /// S3: keys of this test with a multipart upload still open (parts kept by the server
+    /// but invisible to a listing). An unsigned `ListMultipartUploads`, which moto accepts.
+    async fn open_uploads(&self) -> Vec<String> {
+        if self.storage.backend() != Backend::S3 {
+            return Vec::new();
+        }
+        let settings = testing::s3_settings();
+        let url = format!(
+            "{}/{}?uploads&prefix={}",
+            settings.s3.endpoint.unwrap(),
+            settings.s3.bucket,
+            self.prefix
+        );
+        let response = reqwest::get(url).await.expect("ListMultipartUploads");
+        assert_eq!(response.status(), StatusCode::OK);
+        let xml = response.text().await.unwrap();
+        xml.split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+
     /// Local: every file under the temp dir (staging files of uploads included).
     fn local_files(&self) -> Vec<PathBuf> {
         self.dir.as_ref().map_or_else(Vec::new, |d| walk(d.path()))
@@ -225,6 +247,7 @@ async fn over_the_limit_is_too_large_and_leaves_nothing(f: Fixture) {
         "{err:?}"
     );
     assert_eq!(f.stored_keys().await, Vec::<String>::new());
+    assert_eq!(f.open_uploads().await, Vec::<String>::new());
     assert_eq!(f.local_files(), Vec::<PathBuf>::new());
 
     // Exactly at the limit is fine.
@@ -255,6 +278,7 @@ async fn exe_named_png_is_an_unsupported_type(f: Fixture) {
         .expect_err("empty");
     assert!(matches!(err, FilesError::Empty), "{err:?}");
     assert_eq!(f.stored_keys().await, Vec::<String>::new());
+    assert_eq!(f.open_uploads().await, Vec::<String>::new());
     assert_eq!(f.local_files(), Vec::<PathBuf>::new());
 }
 
@@ -615,6 +639,7 @@ async fn http_upload_errors(f: Fixture) {
 
     // None of them left anything behind.
     assert_eq!(f.stored_keys().await, Vec::<String>::new());
+    assert_eq!(f.open_uploads().await, Vec::<String>::new());
     assert_eq!(f.local_files(), Vec::<PathBuf>::new());
     server.abort();
 }
