@@ -108,15 +108,18 @@ pub async fn respond(
         HeaderValue::from_static("nosniff"),
     );
 
-    if let Some(if_none_match) = request.typed_get::<IfNoneMatch>() {
-        if !if_none_match.precondition_passes(&etag) {
-            return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
-        }
+    if request
+        .typed_get::<IfNoneMatch>()
+        .is_some_and(|if_none_match| !if_none_match.precondition_passes(&etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
 
-    let use_range = request
-        .typed_get::<IfRange>()
-        .is_none_or(|if_range| !if_range.is_modified(Some(&etag), None));
+    // An `If-Range` that does not parse cannot be shown to match: send the whole file.
+    let use_range = !request.contains_key(header::IF_RANGE)
+        || request
+            .typed_get::<IfRange>()
+            .is_some_and(|if_range| !if_range.is_modified(Some(&etag), None));
     let ranged = match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) if use_range => parse_range(value, meta.size),
         _ => Ranged::Full,

@@ -346,10 +346,8 @@ impl Storage {
         range: Option<Range<u64>>,
     ) -> Result<ObjectStream, FilesError> {
         let path = parse_key(key)?;
-        if let Some(r) = &range {
-            if r.start >= r.end {
-                return Err(FilesError::RangeNotSatisfiable);
-            }
+        if range.as_ref().is_some_and(|r| r.start >= r.end) {
+            return Err(FilesError::RangeNotSatisfiable);
         }
         let options = GetOptions::new().with_range(range.clone().map(GetRange::Bounded));
         let result = match self.inner.store.get_opts(&path, options).await {
@@ -516,10 +514,8 @@ impl Probe for StorageProbe {
 
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            self.0.check().await.map_err(|e| {
-                // The backend's message can be long; the first line is enough here.
-                format!("{e}")
-            })
+            // The outermost context only: the backend's own message can be long.
+            self.0.check().await.map_err(|e| e.to_string())
         })
     }
 }

@@ -106,7 +106,7 @@ pub fn upload_error(err: FilesError, field: &str) -> ApiError {
         FilesError::Body(source) => match source.downcast::<MultipartError>() {
             Ok(multipart) => multipart_error(*multipart),
             Err(other) => ApiError::bad_request("the upload could not be read")
-                .with_source(anyhow::anyhow!(other.to_string())),
+                .with_source(anyhow::Error::from_boxed(other)),
         },
         other => ApiError::internal(other),
     }
