@@ -299,14 +299,14 @@ impl Storage {
         }
 
         let upload = self.inner.store.put_multipart(&path).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut writer = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let result: Result<(), FilesError> = async {
             for chunk in head {
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                writer.put(chunk);
+                writer.get().put(chunk);
             }
             if !ended {
                 while let Some(chunk) = body.next().await {
@@ -314,21 +314,21 @@ impl Storage {
                     size += chunk.len() as u64;
                     check_size(size, limits)?;
                     hasher.update(&chunk);
-                    writer.wait_for_capacity(PART_CONCURRENCY).await?;
-                    writer.put(chunk);
+                    writer.get().wait_for_capacity(PART_CONCURRENCY).await?;
+                    writer.get().put(chunk);
                 }
             }
             Ok(())
         }
         .await;
         if let Err(e) = result {
-            if let Err(abort) = writer.abort().await {
+            if let Err(abort) = writer.take().abort().await {
                 tracing::warn!(error = %abort, "aborting a failed upload failed");
             }
             return Err(e);
         }
         // `finish` aborts the upload itself when completing it fails.
-        writer.finish().await?;
+        writer.take().finish().await?;
         Ok(StoredObject {
             key: key.to_owned(),
             size,
@@ -438,6 +438,38 @@ impl Storage {
                 Err(e) => Err(anyhow::Error::new(e)
                     .context(format!("bucket `{}` does not answer", self.inner.label))),
             },
+        }
+    }
+}
+
+/// Aborts the multipart upload when dropped unfinished: axum drops a handler's future when
+/// its client goes away mid-upload, and the parts sent so far must not stay behind.
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl AbortOnDrop {
+    fn get(&mut self) -> &mut WriteMultipart {
+        self.0
+            .as_mut()
+            .expect("the writer is only taken at the end")
+    }
+
+    fn take(&mut self) -> WriteMultipart {
+        self.0.take().expect("the writer is taken once")
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(writer) = self.0.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = writer.abort().await {
+                        tracing::warn!(error = %e, "aborting an interrupted upload failed");
+                    }
+                });
+            }
+            Err(_) => tracing::warn!("an interrupted upload could not be aborted (no runtime)"),
         }
     }
 }

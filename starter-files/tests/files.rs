@@ -17,7 +17,7 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use futures_util::{TryStreamExt, stream};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
 use starter_core::{Component, config::Profile, error::ApiError};
@@ -257,6 +257,33 @@ async fn over_the_limit_is_too_large_and_leaves_nothing(f: Fixture) {
         .await
         .expect("at the limit");
     assert_eq!(stored.size, MIB as u64);
+}
+
+async fn an_interrupted_upload_leaves_nothing(f: Fixture) {
+    // 6 MiB (one part is sent), then the client stalls and the request future is dropped.
+    let sent = chunked(png(6 * MIB), 256 * 1024);
+    let body = sent.chain(stream::pending());
+    let (key, limits) = (f.key("cut"), images(10 * MIB));
+    let put = f.storage.put_stream(&key, body, &limits);
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(2), put).await;
+    assert!(
+        outcome.is_err(),
+        "the upload must still be waiting for data"
+    );
+    // The abort runs in a spawned task.
+    let mut left = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..50 {
+        left = (
+            f.stored_keys().await,
+            f.open_uploads().await,
+            f.local_files(),
+        );
+        if left == (Vec::new(), Vec::new(), Vec::new()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("left behind after 5 s: {left:?}");
 }
 
 async fn exe_named_png_is_an_unsupported_type(f: Fixture) {
@@ -670,6 +697,7 @@ both!(
     roundtrip_and_sha256,
     streamed_put_of_64_mib,
     over_the_limit_is_too_large_and_leaves_nothing,
+    an_interrupted_upload_leaves_nothing,
     exe_named_png_is_an_unsupported_type,
     range_reads,
     health_probe_and_startup_check,
