@@ -47,7 +47,10 @@ async fn shutdown_waits_for_a_running_task() {
     let started = Instant::now();
     // Through the Component interface, as App runs it.
     Component::shutdown(&tasks).await;
-    assert!(finished.load(Ordering::SeqCst), "shutdown returned before the task ended");
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "shutdown returned before the task ended"
+    );
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert_eq!(tasks.running(), 0);
 }
