@@ -27,7 +27,12 @@ pub async fn job_status(
     let id: JobId = id
         .parse()
         .map_err(|e: crate::queue::InvalidJobId| ApiError::bad_request(e.to_string()))?;
-    match jobs.status(id).await.map_err(ApiError::internal)? {
+    // Redis down is the server's trouble, not the client's: 503 (logged with its cause).
+    let status = jobs
+        .status(id)
+        .await
+        .map_err(|e| ApiError::unavailable("job statuses are unavailable").with_source(e))?;
+    match status {
         Some(status) => Ok(Json(status)),
         None => Err(ApiError::not_found(format!("no job {id}"))),
     }

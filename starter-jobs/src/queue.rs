@@ -319,52 +319,57 @@ impl<T: Job> JobQueue<T> {
         H: Fn(T, JobContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        let settings = &self.jobs.settings;
+        let settings = self.jobs.settings.clone();
         let worker_name = format!("{}-{}", self.name, Ulid::generate());
         let token = CancellationToken::new();
-        let backoff = ExponentialBackoffMaker::new(
-            settings.backoff_base,
-            settings.backoff_max,
-            0.25,
-            HasherRng::default(),
-        )
-        .expect("jobs settings are checked: 0 < backoff_base <= backoff_max")
-        .make_backoff();
-        let policy = RetryPolicy::retries(settings.max_attempts as usize - 1).with_backoff(backoff);
         let run_job = RunJob {
             jobs: self.jobs.clone(),
             handler: Arc::new(handler),
             queue: self.name.clone().into(),
         };
-        let config = self.storage.get_config().clone();
-        let backend = self
-            .storage
-            .clone()
-            .poll_with_interval(settings.poll_interval);
-        let stop = token.clone();
-        let worker = WorkerBuilder::new(worker_name.clone())
-            .backend(backend)
-            // Outermost: a job waiting for its retry keeps its slot, so at most
-            // `concurrency` jobs of this worker are between their first run and their end.
-            .concurrency(settings.concurrency)
-            .retry(policy)
-            .build(move |job: T, attempt: Attempt, task_id: TaskId| {
-                run_job.clone().run(job, attempt, task_id)
-            })
-            .run_until(async move {
-                stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            });
+        let storage = self.storage.clone();
+        let (name, stop) = (worker_name.clone(), token.clone());
+        // A factory: when Redis fails, apalis ends the worker, and the supervisor in
+        // `start` builds a new one under the same name (whose registration re-enqueues
+        // the jobs the failed one left behind).
+        let make: MakeWorker = Arc::new(move || {
+            let backoff = ExponentialBackoffMaker::new(
+                settings.backoff_base,
+                settings.backoff_max,
+                0.25,
+                HasherRng::default(),
+            )
+            .expect("jobs settings are checked: 0 < backoff_base <= backoff_max")
+            .make_backoff();
+            let policy =
+                RetryPolicy::retries(settings.max_attempts as usize - 1).with_backoff(backoff);
+            let run_job = run_job.clone();
+            let stop = stop.clone();
+            let worker = WorkerBuilder::new(name.clone())
+                .backend(storage.clone().poll_with_interval(settings.poll_interval))
+                // Outermost: a job waiting for its retry keeps its slot, so at most
+                // `concurrency` jobs of this worker are between their first run and their
+                // end.
+                .concurrency(settings.concurrency)
+                .retry(policy)
+                .build(move |job: T, attempt: Attempt, task_id: TaskId| {
+                    run_job.clone().run(job, attempt, task_id)
+                })
+                .run_until(async move {
+                    stop.cancelled().await;
+                    Ok::<(), std::io::Error>(())
+                });
+            Box::pin(async move { worker.await.map_err(anyhow::Error::from) })
+        });
         JobWorker {
             name: worker_name,
             queue: self.name.clone(),
             conn: self.jobs.conn.clone(),
-            workers_set: config.workers_set(),
-            grace: settings.shutdown_grace,
+            workers_set: self.storage.get_config().workers_set(),
+            grace: self.jobs.settings.shutdown_grace,
             token,
-            state: Mutex::new(WorkerState::Built(Box::pin(async move {
-                worker.await.map_err(anyhow::Error::from)
-            }))),
+            make,
+            task: Mutex::new(WorkerTask::Idle),
         }
     }
 }
@@ -437,11 +442,16 @@ impl<H> RunJob<H> {
     }
 }
 
-enum WorkerState {
-    Built(BoxFuture<'static, anyhow::Result<()>>),
-    Running(JoinHandle<anyhow::Result<()>>),
+type MakeWorker = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+enum WorkerTask {
+    Idle,
+    Running(JoinHandle<()>),
     Stopped,
 }
+
+/// First and longest pause before a worker that failed (Redis unreachable) is rebuilt.
+const RESTART_DELAYS: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
 
 /// A worker of one queue, as a lifespan [`Component`]: started with the app, stopped
 /// gracefully at shutdown. Also usable alone ([`start`](Self::start) /
@@ -456,7 +466,8 @@ pub struct JobWorker {
     workers_set: String,
     grace: Duration,
     token: CancellationToken,
-    state: Mutex<WorkerState>,
+    make: MakeWorker,
+    task: Mutex<WorkerTask>,
 }
 
 impl JobWorker {
@@ -465,20 +476,45 @@ impl JobWorker {
         &self.name
     }
 
-    /// Spawns the worker on the Tokio runtime. Starting twice is an error.
+    /// Spawns the worker on the Tokio runtime. When Redis fails (down at start-up, or
+    /// later), the worker is rebuilt after a pause (0.5 s doubling up to 30 s) until
+    /// [`stop`](Self::stop). Starting twice, or after `stop`, is an error.
     pub fn start(&self) -> anyhow::Result<()> {
-        let mut state = self.state.lock().expect("worker state lock");
-        match std::mem::replace(&mut *state, WorkerState::Stopped) {
-            WorkerState::Built(run) => {
-                tracing::info!(queue = %self.queue, worker = %self.name, "job worker started");
-                *state = WorkerState::Running(tokio::spawn(run));
-                Ok(())
-            }
-            other => {
-                *state = other;
-                anyhow::bail!("job worker `{}` already started", self.name)
-            }
+        let mut task = self.task.lock().expect("worker state lock");
+        if !matches!(*task, WorkerTask::Idle) {
+            anyhow::bail!("job worker `{}` already started", self.name);
         }
+        let (make, token) = (self.make.clone(), self.token.clone());
+        let (queue, name) = (self.queue.clone(), self.name.clone());
+        *task = WorkerTask::Running(tokio::spawn(async move {
+            let mut delay = RESTART_DELAYS.0;
+            loop {
+                let started = tokio::time::Instant::now();
+                let result = make().await;
+                if token.is_cancelled() {
+                    if let Err(err) = result {
+                        tracing::error!(queue, worker = name, error = %format!("{err:#}"), "job worker failed while stopping");
+                    }
+                    return;
+                }
+                // A worker that ran for a while failed afresh: start the pauses over.
+                if started.elapsed() >= RESTART_DELAYS.1 {
+                    delay = RESTART_DELAYS.0;
+                }
+                let error = match result {
+                    Ok(()) => "the worker ended".to_owned(),
+                    Err(err) => format!("{err:#}"),
+                };
+                tracing::error!(queue, worker = name, error, retry_in = ?delay, "job worker failed; restarting it");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = token.cancelled() => return,
+                }
+                delay = (delay * 2).min(RESTART_DELAYS.1);
+            }
+        }));
+        tracing::info!(queue = %self.queue, worker = %self.name, "job worker started");
+        Ok(())
     }
 
     /// Stops fetching jobs and waits up to `jobs.shutdown_grace` for the running ones.
@@ -488,20 +524,16 @@ impl JobWorker {
     pub async fn stop(&self) -> bool {
         self.token.cancel();
         let handle = {
-            let mut state = self.state.lock().expect("worker state lock");
-            match std::mem::replace(&mut *state, WorkerState::Stopped) {
-                WorkerState::Running(handle) => handle,
+            let mut task = self.task.lock().expect("worker state lock");
+            match std::mem::replace(&mut *task, WorkerTask::Stopped) {
+                WorkerTask::Running(handle) => handle,
                 _ => return true,
             }
         };
         let abort = handle.abort_handle();
         match tokio::time::timeout(self.grace, handle).await {
-            Ok(Ok(Ok(()))) => {
+            Ok(Ok(())) => {
                 tracing::info!(queue = %self.queue, worker = %self.name, "job worker stopped");
-                true
-            }
-            Ok(Ok(Err(err))) => {
-                tracing::error!(queue = %self.queue, worker = %self.name, error = %format!("{err:#}"), "job worker failed");
                 true
             }
             Ok(Err(join)) => {

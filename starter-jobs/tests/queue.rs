@@ -415,3 +415,128 @@ async fn get_job_status_answers_json_404_and_400() {
 fn ulid_like_unknown() -> String {
     "01ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned()
 }
+
+#[tokio::test]
+async fn get_job_status_answers_503_when_redis_is_down() {
+    // Nothing listens on port 1: every command fails at once.
+    let redis = Redis::new(&starter_redis::RedisSettings {
+        url: "redis://127.0.0.1:1".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let jobs = Jobs::new(&redis, &settings("jobs-down"));
+    let (router, _) = jobs.router().split_for_parts();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let response = reqwest::get(format!("http://{addr}/jobs/{}", ulid_like_unknown()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    server.abort();
+}
+
+/// A TCP proxy to the test Redis that can refuse service: while down it cuts every
+/// forwarded connection and drops new ones.
+struct FlakyProxy {
+    addr: std::net::SocketAddr,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl FlakyProxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (is_up, conns) = (up.clone(), connections.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !is_up.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection close
+                }
+                let target = target.clone();
+                conns.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        Self {
+            addr,
+            up,
+            connections,
+            accept,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            for conn in self.connections.lock().unwrap().drain(..) {
+                conn.abort();
+            }
+        }
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.set_up(false);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_outlives_a_redis_outage() {
+    let redis = test_redis().await;
+    let url = starter_redis::testing::redis_url();
+    let target = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = FlakyProxy::start(target).await;
+    let namespace = unique("jobs-outage");
+    let jobs = Jobs::new(&redis, &settings(&namespace));
+    let queue = jobs.queue::<Greet>("outage");
+
+    // The worker talks to Redis through the proxy, which is down at start-up.
+    let proxied = Redis::new(&starter_redis::RedisSettings {
+        url: format!("redis://{}", proxy.addr),
+        ..Default::default()
+    })
+    .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let count = done.clone();
+    let worker = Jobs::new(&proxied, &settings(&namespace))
+        .queue::<Greet>("outage")
+        .worker(move |_job: Greet, _ctx: JobContext| {
+            let count = count.clone();
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        });
+    worker.start().unwrap();
+    let first = queue.push(Greet { name: "f".into() }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        jobs.status(first).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+
+    proxy.set_up(true);
+    wait_for(&jobs, first, JobState::Done, Duration::from_secs(15)).await;
+
+    // Down again while running, then back: the worker is rebuilt once more.
+    proxy.set_up(false);
+    let second = queue.push(Greet { name: "g".into() }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    proxy.set_up(true);
+    wait_for(&jobs, second, JobState::Done, Duration::from_secs(20)).await;
+    assert_eq!(done.load(Ordering::SeqCst), 2);
+    assert!(worker.stop().await);
+}
