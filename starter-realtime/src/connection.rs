@@ -108,10 +108,8 @@ fn spawn_feed(
         let feed = async {
             if let Some(mut cursor) = resume {
                 loop {
-                    let (page, next) = bus
-                        .range_after(cursor, REPLAY_PAGE)
-                        .await
-                        .map_err(|err| {
+                    let (page, next) =
+                        bus.range_after(cursor, REPLAY_PAGE).await.map_err(|err| {
                             tracing::warn!(error = %format!("{err:#}"), "realtime replay failed");
                             End::ReplayFailed
                         })?;
@@ -188,28 +186,25 @@ impl EventBus {
         resume: Option<StreamId>,
     ) -> Sse<impl Stream<Item = Result<sse::Event, Evicted>> + Send + 'static> {
         let (rx, task) = spawn_feed(self, user_id.to_owned(), resume);
-        let events = futures_util::stream::unfold(
-            (rx, Some(task)),
-            |(mut rx, task)| async move {
-                if let Some(event) = rx.recv().await {
-                    let frame = sse::Event::default()
-                        .id(&event.id)
-                        .event(&event.kind)
-                        .json_data(&event.data)
-                        .unwrap_or_else(|_| sse::Event::default().comment("unencodable event"));
-                    return Some((Ok(frame), (rx, task)));
-                }
-                // The feed is over: a clean end, or an error that aborts the response.
-                let end = match task?.await {
-                    Ok(end) => end,
-                    Err(_) => End::Stopped,
-                };
-                match end {
-                    End::Stopped | End::ClientGone => None,
-                    other => Some((Err(Evicted(other)), (rx, None))),
-                }
-            },
-        );
+        let events = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+            if let Some(event) = rx.recv().await {
+                let frame = sse::Event::default()
+                    .id(&event.id)
+                    .event(&event.kind)
+                    .json_data(&event.data)
+                    .unwrap_or_else(|_| sse::Event::default().comment("unencodable event"));
+                return Some((Ok(frame), (rx, task)));
+            }
+            // The feed is over: a clean end, or an error that aborts the response.
+            let end = match task?.await {
+                Ok(end) => end,
+                Err(_) => End::Stopped,
+            };
+            match end {
+                End::Stopped | End::ClientGone => None,
+                other => Some((Err(Evicted(other)), (rx, None))),
+            }
+        });
         Sse::new(events).keep_alive(KeepAlive::new().interval(self.settings().heartbeat))
     }
 
@@ -227,8 +222,13 @@ impl EventBus {
         let user_id = user_id.to_owned();
         upgrade.on_upgrade(move |socket| async move {
             let (rx, task) = spawn_feed(&bus, user_id, resume);
-            run_socket(socket, rx, bus.settings().heartbeat, bus.settings().slow_client_timeout)
-                .await;
+            run_socket(
+                socket,
+                rx,
+                bus.settings().heartbeat,
+                bus.settings().slow_client_timeout,
+            )
+            .await;
             task.abort();
         })
     }

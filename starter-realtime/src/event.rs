@@ -95,9 +95,7 @@ impl std::error::Error for InvalidStreamId {}
 
 /// Orders two ids from Redis; an unparsable one sorts first (it never comes from Redis).
 pub(crate) fn cmp_ids(a: &str, b: &str) -> Ordering {
-    a.parse::<StreamId>()
-        .ok()
-        .cmp(&b.parse::<StreamId>().ok())
+    a.parse::<StreamId>().ok().cmp(&b.parse::<StreamId>().ok())
 }
 
 #[cfg(test)]

@@ -110,12 +110,13 @@ where
         };
         match Tickets::from_ref(state).redeem(&ticket).await {
             Ok(Some(user)) => Ok(Self(user)),
-            Ok(None) => Err(
-                ApiError::unauthorized("the ticket is unknown, already used or expired")
-                    .with_code("ticket_invalid"),
-            ),
-            Err(err) => Err(ApiError::unavailable("tickets cannot be checked right now")
-                .with_source(err)),
+            Ok(None) => Err(ApiError::unauthorized(
+                "the ticket is unknown, already used or expired",
+            )
+            .with_code("ticket_invalid")),
+            Err(err) => {
+                Err(ApiError::unavailable("tickets cannot be checked right now").with_source(err))
+            }
         }
     }
 }

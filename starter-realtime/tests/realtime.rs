@@ -178,8 +178,7 @@ impl SseClient {
 async fn ws_connect(
     addr: SocketAddr,
     ticket: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>
-{
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?ticket={ticket}"))
         .await
         .unwrap();
@@ -187,7 +186,9 @@ async fn ws_connect(
 }
 
 async fn publish(bus: &EventBus, kind: &str, audience: Audience, n: u64) -> Event {
-    bus.publish(kind, audience, json!({ "n": n })).await.unwrap()
+    bus.publish(kind, audience, json!({ "n": n }))
+        .await
+        .unwrap()
 }
 
 // ---------------------------------------------------------------- tests
@@ -297,7 +298,10 @@ async fn tickets_are_single_use_short_lived_and_required() {
     let ticket = tickets.issue("u7").await.unwrap();
     assert_eq!(ticket.len(), 43);
     assert_ne!(ticket, tickets.issue("u7").await.unwrap());
-    assert_eq!(tickets.redeem(&ticket).await.unwrap().as_deref(), Some("u7"));
+    assert_eq!(
+        tickets.redeem(&ticket).await.unwrap().as_deref(),
+        Some("u7")
+    );
     assert_eq!(tickets.redeem(&ticket).await.unwrap(), None, "single use");
     let expiring = tickets.issue("u7").await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -387,47 +391,55 @@ async fn heartbeats_keep_connections_alive_and_a_silent_websocket_is_closed() {
 
 #[tokio::test]
 async fn slow_sse_client_is_disconnected_and_not_buffered() {
-    const EVENTS: usize = 3000;
+    const MAX_EVENTS: usize = 20_000;
+    const AFTER: usize = 500;
     let settings = RealtimeSettings {
         slow_client_timeout: Duration::from_millis(500),
         connection_queue: 8,
         // Large enough that the send timeout, not the broadcast lag, ends the connection.
-        broadcast_capacity: 2 * EVENTS,
+        broadcast_capacity: 2 * MAX_EVENTS,
         ..settings()
     };
     let instance = Instance::start(test_redis().await, &settings).await;
     let ticket = instance.ticket("u").await;
 
-    // A raw client with a tiny receive buffer that sends its request and never reads.
+    // A raw client with a small receive buffer that sends its request and never reads.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(instance.addr).await.unwrap();
     stream
-        .write_all(
-            format!("GET /sse?ticket={ticket} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes(),
-        )
+        .write_all(format!("GET /sse?ticket={ticket} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
         .await
         .unwrap();
     eventually("live", || async { instance.bus.live_connections() == 1 }).await;
 
-    let payload = "x".repeat(1024);
-    for _ in 0..EVENTS {
+    // 1 KB events until the server gives up on the client (once the socket buffers are
+    // full, its events wait; after `slow_client_timeout` the connection is dropped).
+    let before = "x".repeat(1024);
+    let mut published = 0;
+    let started = Instant::now();
+    while instance.bus.live_connections() == 1 {
+        assert!(
+            published < MAX_EVENTS && started.elapsed() < Duration::from_secs(30),
+            "still connected after {published} events in {:?}",
+            started.elapsed()
+        );
         instance
             .bus
-            .publish("bulk", Audience::All, json!(payload))
+            .publish("bulk", Audience::All, json!(before))
+            .await
+            .unwrap();
+        published += 1;
+    }
+    // Events after the eviction are not queued for the dropped client.
+    let after = "y".repeat(1024);
+    for _ in 0..AFTER {
+        instance
+            .bus
+            .publish("bulk", Audience::All, json!(after))
             .await
             .unwrap();
     }
-    let published = Instant::now();
-    eventually("the slow connection is dropped", || async {
-        instance.bus.live_connections() == 0
-    })
-    .await;
-    assert!(
-        published.elapsed() < Duration::from_secs(3),
-        "dropped only after {:?}",
-        published.elapsed()
-    );
 
     // The socket is closed server-side: reading drains what was in flight, then ends.
     let mut received = Vec::new();
@@ -443,14 +455,70 @@ async fn slow_sse_client_is_disconnected_and_not_buffered() {
     .await;
     assert!(read.is_ok(), "the server kept the socket open");
     assert!(received.starts_with(b"HTTP/1.1 200"));
-    // Far less than what was published: the rest was never buffered for this client.
+    let events = received.windows(6).filter(|w| w == b"event:").count();
     assert!(
-        received.len() < EVENTS * 1024 / 2,
-        "{} bytes of {} reached the client",
-        received.len(),
-        EVENTS * 1024
+        events < published,
+        "{events} of {published} events delivered"
     );
+    assert!(
+        !received.windows(16).any(|w| w == after[..16].as_bytes()),
+        "an event published after the eviction reached the client"
+    );
+    assert_eq!(instance.bus.live_connections(), 0);
     instance.stop().await;
+}
+
+#[tokio::test]
+async fn slow_client_listener_closes_a_connection_whose_writes_stay_blocked() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+
+    /// Set when the response body is dropped, i.e. when the server let go of the connection.
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    // An endless body, like an SSE response that hyper stopped polling.
+    let app = axum::Router::new().route(
+        "/flood",
+        axum::routing::get(move || {
+            let guard = Dropped(flag.clone());
+            async move {
+                let chunks = futures_util::stream::repeat_with(move || {
+                    let _ = &guard;
+                    Ok::<_, std::convert::Infallible>(bytes::Bytes::from(vec![b'z'; 64 * 1024]))
+                });
+                axum::body::Body::from_stream(chunks)
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = SlowClientListener::new(listener, Duration::from_millis(300));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /flood HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    // The client never reads: once the buffers are full, the server's write blocks and
+    // times out, and the connection (with its body) is dropped.
+    eventually("the blocked connection is dropped", || async {
+        dropped.load(Ordering::SeqCst)
+    })
+    .await;
+    drop(stream);
+    server.abort();
 }
 
 // ---------------------------------------------------------------- Redis restart
@@ -473,7 +541,9 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `redis-server` from PATH ({e}); {SERVICES_HINT}"))
+            .unwrap_or_else(|e| {
+                panic!("cannot run `redis-server` from PATH ({e}); {SERVICES_HINT}")
+            })
     }
 
     fn new() -> Self {
@@ -515,7 +585,10 @@ async fn the_reader_reconnects_after_a_redis_restart_and_loses_nothing() {
         ..RedisSettings::default()
     })
     .unwrap();
-    redis.connect_with_retry().await.expect("private redis-server");
+    redis
+        .connect_with_retry()
+        .await
+        .expect("private redis-server");
     let instance = Instance::start(redis.clone(), &settings()).await;
     let url = instance.url(&format!("/sse?ticket={}", instance.ticket("u").await));
     let mut sse = SseClient::connect(&url, None).await;
@@ -538,13 +611,20 @@ async fn the_reader_reconnects_after_a_redis_restart_and_loses_nothing() {
 
     // Published as soon as Redis answers, before the reader is back: not lost.
     server.restart();
-    redis.connect_with_retry().await.expect("restarted redis-server");
+    redis
+        .connect_with_retry()
+        .await
+        .expect("restarted redis-server");
     let after = publish(&instance.bus, "tick", Audience::All, 2).await;
     assert_eq!(sse.event().await.id, Some(after.id));
     assert!(instance.bus.is_reading());
     let later = publish(&instance.bus, "tick", Audience::All, 3).await;
     assert_eq!(sse.event().await.id, Some(later.id));
-    assert_eq!(instance.bus.live_connections(), 1, "the client stayed connected");
+    assert_eq!(
+        instance.bus.live_connections(),
+        1,
+        "the client stayed connected"
+    );
     drop(sse);
     instance.stop().await;
 }
