@@ -4,16 +4,16 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     extract::{
-        FromRef, Query, State,
+        FromRef, FromRequestParts, Query, State,
         ws::{Message, WebSocket, WebSocketUpgrade},
     },
-    http::HeaderMap,
+    http::request::Parts,
     response::{
         IntoResponse, Response,
         sse::{self, KeepAlive, Sse},
     },
 };
-use futures_util::Stream;
+use futures_util::{SinkExt, Stream};
 use serde::Deserialize;
 use starter_core::ApiError;
 use tokio::{
@@ -46,32 +46,43 @@ enum End {
     ReplayFailed,
 }
 
-/// The query of the realtime routes: the ticket (read by [`TicketUser`]) and, for clients
-/// that cannot set `Last-Event-ID`, the id to resume after.
-#[derive(Debug, Default, Deserialize)]
-pub struct ResumeQuery {
-    /// Resume after this event id (the `Last-Event-ID` header wins when both are present).
-    pub last_event_id: Option<String>,
+#[derive(Deserialize)]
+struct ResumeQuery {
+    last_event_id: Option<String>,
 }
 
-/// The id to resume after, from `Last-Event-ID` or `?last_event_id=`; a malformed one is a
-/// 400 problem.
-fn resume_point(headers: &HeaderMap, query: &ResumeQuery) -> Result<Option<StreamId>, ApiError> {
-    let raw = match headers.get("last-event-id") {
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
-                .trim()
-                .to_owned(),
-        ),
-        None => query.last_event_id.clone(),
-    };
-    match raw.filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(raw) => raw.parse().map(Some).map_err(|e| {
-            ApiError::invalid_field("last_event_id", "invalid_event_id", format!("{e}"))
-        }),
+/// Where a client resumes: the id in the `Last-Event-ID` header (sent by `EventSource` when
+/// it reconnects) or, for clients that cannot set it, in `?last_event_id=`; `None` for live
+/// events only. A malformed id is a 422 problem (`invalid_event_id`). Put it before
+/// [`TicketUser`] so that a bad request does not use up the ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume(pub Option<StreamId>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Resume {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = match parts.headers.get("last-event-id") {
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => {
+                Query::<ResumeQuery>::try_from_uri(&parts.uri)
+                    .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?
+                    .0
+                    .last_event_id
+            }
+        };
+        match raw.filter(|s| !s.is_empty()) {
+            None => Ok(Self(None)),
+            Some(raw) => raw.parse().map(|id| Self(Some(id))).map_err(|e| {
+                ApiError::invalid_field("last_event_id", "invalid_event_id", format!("{e}"))
+            }),
+        }
     }
 }
 
@@ -262,7 +273,12 @@ async fn run_socket(
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Pong(_))) => { last_pong = Instant::now(); continue; }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) => {
+                    // Completes the closing handshake (the reply is queued by tungstenite).
+                    let _ = tokio::time::timeout(send_timeout, socket.close()).await;
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 // Pings are answered by axum; client text is not part of the protocol.
                 Some(Ok(_)) => continue,
             },
@@ -304,24 +320,20 @@ impl FromRef<Realtime> for Tickets {
 /// provides [`EventBus`] and [`Tickets`] (`FromRef`).
 pub async fn sse_handler(
     State(bus): State<EventBus>,
+    Resume(resume): Resume,
     TicketUser(user): TicketUser,
-    headers: HeaderMap,
-    Query(query): Query<ResumeQuery>,
-) -> Result<Response, ApiError> {
-    let resume = resume_point(&headers, &query)?;
-    Ok(bus.sse(&user, resume).into_response())
+) -> Response {
+    bus.sse(&user, resume).into_response()
 }
 
 /// `GET` handler: the WebSocket of the ticket's user (see [`EventBus::websocket`]).
 pub async fn ws_handler(
     State(bus): State<EventBus>,
+    Resume(resume): Resume,
     TicketUser(user): TicketUser,
-    headers: HeaderMap,
-    Query(query): Query<ResumeQuery>,
     upgrade: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
-    let resume = resume_point(&headers, &query)?;
-    Ok(bus.websocket(upgrade, &user, resume))
+) -> Response {
+    bus.websocket(upgrade, &user, resume)
 }
 
 /// `GET /sse` and `GET /ws` ([`sse_handler`], [`ws_handler`]), both authenticated by

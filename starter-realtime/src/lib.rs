@@ -51,7 +51,7 @@ pub mod settings;
 pub mod tickets;
 
 pub use bus::{EventBus, RealtimeProbe, Subscription, SubscriptionError};
-pub use connection::{Evicted, Realtime, ResumeQuery, routes, sse_handler, ws_handler};
+pub use connection::{Evicted, Realtime, Resume, routes, sse_handler, ws_handler};
 pub use event::{Audience, Event, InvalidStreamId, StreamId};
 pub use listener::SlowClientListener;
 pub use settings::RealtimeSettings;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::{
     extract::{FromRef, FromRequestParts, Query},
-    http::request::Parts,
+    http::{StatusCode, request::Parts},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
@@ -103,20 +103,25 @@ where
         let Query(query) = Query::<TicketQuery>::try_from_uri(&parts.uri)
             .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
         let Some(ticket) = query.ticket.filter(|t| !t.is_empty()) else {
-            return Err(ApiError::unauthorized(
+            return Err(unauthorized(
+                "ticket_missing",
                 "a `ticket` query parameter is required (issued by an authenticated route)",
-            )
-            .with_code("ticket_missing"));
+            ));
         };
         match Tickets::from_ref(state).redeem(&ticket).await {
             Ok(Some(user)) => Ok(Self(user)),
-            Ok(None) => Err(ApiError::unauthorized(
+            Ok(None) => Err(unauthorized(
+                "ticket_invalid",
                 "the ticket is unknown, already used or expired",
-            )
-            .with_code("ticket_invalid")),
+            )),
             Err(err) => {
                 Err(ApiError::unavailable("tickets cannot be checked right now").with_source(err))
             }
         }
     }
+}
+
+/// A 401 without `WWW-Authenticate: Bearer` (a bearer token is not what these routes take).
+fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code).with_detail(detail)
 }

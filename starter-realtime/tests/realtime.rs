@@ -283,6 +283,13 @@ async fn sse_resumes_after_last_event_id_without_gaps_or_duplicates() {
         .await
         .unwrap();
     assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "invalid_event_id");
+    // The refused request did not use up the ticket.
+    assert_eq!(
+        instance.tickets.redeem(&ticket).await.unwrap().as_deref(),
+        Some("u1")
+    );
     instance.stop().await;
 }
 
@@ -461,7 +468,7 @@ async fn slow_sse_client_is_disconnected_and_not_buffered() {
         "{events} of {published} events delivered"
     );
     assert!(
-        !received.windows(16).any(|w| w == after[..16].as_bytes()),
+        !received.windows(16).any(|w| w == &after.as_bytes()[..16]),
         "an event published after the eviction reached the client"
     );
     assert_eq!(instance.bus.live_connections(), 0);
