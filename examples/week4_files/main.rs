@@ -3,7 +3,10 @@
 //! (Work in progress.)
 
 mod app;
+mod attachments;
 mod notes;
+mod realtime;
+mod thumbnails;
 
 use starter::config;
 

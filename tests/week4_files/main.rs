@@ -13,8 +13,14 @@ mod support;
 // The example's modules, at the crate root as in the example, so `crate::…` resolves alike.
 #[path = "../../examples/week4_files/app.rs"]
 mod app;
+#[path = "../../examples/week4_files/attachments.rs"]
+mod attachments;
 #[path = "../../examples/week4_files/notes.rs"]
 mod notes;
+#[path = "../../examples/week4_files/realtime.rs"]
+mod realtime;
+#[path = "../../examples/week4_files/thumbnails.rs"]
+mod thumbnails;
 
 mod common;
 
