@@ -350,9 +350,26 @@ async fn health_probe_and_startup_check(f: Fixture) {
         Backend::S3 => {
             let mut settings = testing::s3_settings();
             settings.s3.bucket = testing::unique("missing");
+            settings.s3.startup_timeout = std::time::Duration::from_secs(1);
             let missing = Storage::new(&settings).unwrap();
             let err = missing.check().await.expect_err("a missing bucket is down");
             assert!(format!("{err:#}").contains(&settings.s3.bucket), "{err:#}");
+            let started = std::time::Instant::now();
+            let err = missing.startup().await.expect_err("start-up fails");
+            assert!(format!("{err:#}").contains(&settings.s3.bucket), "{err:#}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+            // The variables of scripts/with-services are the `[storage]` config keys.
+            let loaded: starter_files::StorageSettings =
+                starter_core::config::figment(Profile::Dev)
+                    .extract_inner("storage")
+                    .expect("[storage] from APP_STORAGE__*");
+            let expected = testing::s3_settings();
+            assert_eq!(loaded.s3.endpoint, expected.s3.endpoint);
+            assert_eq!(loaded.s3.bucket, expected.s3.bucket);
+            assert!(loaded.s3.allow_http);
+            assert!(loaded.s3.access_key_id.is_some());
+            loaded.check(Profile::Dev).expect("valid");
         }
     }
 }
