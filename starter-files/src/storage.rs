@@ -246,7 +246,8 @@ impl Storage {
     }
 
     /// Streams `body` into a new object under `key`, with a multipart upload in
-    /// [`PART_SIZE`] parts (never the whole file in memory), hashing it on the way.
+    /// 5 MiB parts (at most a few in memory at once, never the whole file), hashing it on
+    /// the way.
     ///
     /// The first bytes are sniffed before anything is written: a type outside
     /// `limits.allowed_types` fails with [`FilesError::UnsupportedType`], empty content with
