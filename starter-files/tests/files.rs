@@ -20,7 +20,11 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
-use starter_core::{Component, config::Profile, error::ApiError};
+use starter_core::{
+    App, Component,
+    config::{CoreSettings, Profile},
+    error::ApiError,
+};
 use starter_files::{
     Backend, FilesError, Storage, UploadLimits,
     download::{self, Disposition, FileMeta},
@@ -444,14 +448,31 @@ async fn download_handler(
     download::respond(&state.storage, &meta, &headers, Disposition::InlineImages).await
 }
 
-/// Serves the upload/download router on 127.0.0.1; returns its base URL.
-async fn serve(f: &Fixture) -> (String, tokio::task::JoinHandle<()>) {
+/// A running app (the kit's full stack, with the storage as a component) on 127.0.0.1.
+struct Server {
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(std::time::Duration::from_secs(15), self.task)
+            .await
+            .expect("the server stops")
+            .expect("join")
+            .expect("serve");
+    }
+}
+
+async fn serve(f: &Fixture) -> Server {
     let state = AppState {
         storage: f.storage.clone(),
         prefix: f.prefix.clone(),
         files: Arc::default(),
     };
-    let app = Router::new()
+    let routes = Router::new()
         // The route's body limit is well above the file limit: the stream limit answers.
         .route(
             "/files",
@@ -464,12 +485,24 @@ async fn serve(f: &Fixture) -> (String, tokio::task::JoinHandle<()>) {
         )
         .route("/files/{id}", get(download_handler))
         .with_state(state);
+    let app = App::new(&CoreSettings::default())
+        .component(f.storage.clone())
+        .merge(routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (base, server)
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(format!("{base}/health/ready")).await {
+            if response.status() == StatusCode::OK {
+                return Server { base, stop, task };
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the app did not become ready");
 }
 
 fn form(name: &str, filename: &str, data: Vec<u8>) -> multipart::Form {
@@ -488,9 +521,20 @@ async fn problem(response: reqwest::Response) -> serde_json::Value {
 }
 
 async fn http_upload_and_download(f: Fixture) {
-    let (base, server) = serve(&f).await;
+    let server = serve(&f).await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let data = png(1000);
+
+    let health: serde_json::Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["checks"]["storage"]["status"], "up", "{health}");
 
     // Upload under a hostile name: stored under a server key, the name kept sanitized.
     let response = client
@@ -633,11 +677,12 @@ async fn http_upload_and_download(f: Fixture) {
     let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-    server.abort();
+    server.stop().await;
 }
 
 async fn http_upload_errors(f: Fixture) {
-    let (base, server) = serve(&f).await;
+    let server = serve(&f).await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let post = |path: &str, form: multipart::Form| {
         client.post(format!("{base}{path}")).multipart(form).send()
@@ -685,7 +730,7 @@ async fn http_upload_errors(f: Fixture) {
     assert_eq!(f.stored_keys().await, Vec::<String>::new());
     assert_eq!(f.open_uploads().await, Vec::<String>::new());
     assert_eq!(f.local_files(), Vec::<PathBuf>::new());
-    server.abort();
+    server.stop().await;
 }
 
 // ---------------------------------------------------------------- both backends
