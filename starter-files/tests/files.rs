@@ -495,10 +495,9 @@ async fn serve(f: &Fixture) -> Server {
         let _ = stopped.await;
     }));
     for _ in 0..100 {
-        if let Ok(response) = reqwest::get(format!("{base}/health/ready")).await {
-            if response.status() == StatusCode::OK {
-                return Server { base, stop, task };
-            }
+        let ready = reqwest::get(format!("{base}/health/ready")).await;
+        if ready.is_ok_and(|response| response.status() == StatusCode::OK) {
+            return Server { base, stop, task };
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
