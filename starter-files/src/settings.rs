@@ -66,6 +66,9 @@ pub struct S3Settings {
     /// Default lifetime of presigned download URLs.
     #[serde(with = "secs_f64")]
     pub presign_ttl: Duration,
+    /// How long start-up keeps retrying the bucket check before failing.
+    #[serde(with = "secs_f64")]
+    pub startup_timeout: Duration,
 }
 
 impl Default for S3Settings {
@@ -78,6 +81,7 @@ impl Default for S3Settings {
             secret_access_key: None,
             allow_http: false,
             presign_ttl: Duration::from_secs(300),
+            startup_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -146,6 +150,12 @@ impl S3Settings {
             return Err(invalid(
                 "storage.s3.presign_ttl",
                 "must be between 1 second and 7 days (604800)",
+            ));
+        }
+        if self.startup_timeout.is_zero() {
+            return Err(invalid(
+                "storage.s3.startup_timeout",
+                "must be greater than 0",
             ));
         }
         Ok(())

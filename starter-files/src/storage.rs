@@ -29,8 +29,8 @@ const PART_SIZE: usize = 5 * 1024 * 1024;
 const PART_CONCURRENCY: usize = 2;
 /// Bytes given to `infer` to recognise the type; covers every signature it knows.
 const SNIFF_LEN: usize = 8192;
-/// How long start-up keeps retrying the S3 bucket check.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long start-up keeps retrying the check of a local root.
+const LOCAL_STARTUP_TIMEOUT: Duration = Duration::from_secs(1);
 /// A prefix under which nothing is stored: listing it is a cheap round trip to the bucket.
 const PROBE_PREFIX: &str = ".starter-files-probe";
 
@@ -160,6 +160,7 @@ struct Inner {
     /// The local root (for the `local` backend).
     root: PathBuf,
     presign_ttl: Duration,
+    startup_timeout: Duration,
     /// `local:<root>` or `s3://<bucket>`, for logs.
     label: String,
 }
@@ -204,6 +205,7 @@ impl Storage {
                         backend: Backend::S3,
                         root: PathBuf::new(),
                         presign_ttl: s3.presign_ttl,
+                        startup_timeout: s3.startup_timeout,
                         label: format!("s3://{}", s3.bucket),
                     }),
                 })
@@ -227,6 +229,7 @@ impl Storage {
                 backend: Backend::Local,
                 root: root.to_owned(),
                 presign_ttl: Duration::from_secs(300),
+                startup_timeout: LOCAL_STARTUP_TIMEOUT,
                 label: format!("local:{}", root.display()),
             }),
         })
@@ -243,7 +246,8 @@ impl Storage {
     }
 
     /// Streams `body` into a new object under `key`, with a multipart upload in
-    /// [`PART_SIZE`] parts (never the whole file in memory), hashing it on the way.
+    /// 5 MiB parts (at most a few in memory at once, never the whole file), hashing it on
+    /// the way.
     ///
     /// The first bytes are sniffed before anything is written: a type outside
     /// `limits.allowed_types` fails with [`FilesError::UnsupportedType`], empty content with
@@ -497,7 +501,8 @@ impl Component for Storage {
         "storage"
     }
 
-    /// Local: (re)creates the root. S3: checks the bucket, retrying for a few seconds.
+    /// Local: (re)creates the root. S3: checks the bucket, retrying for
+    /// `storage.s3.startup_timeout`.
     fn startup(&self) -> BoxFuture<'_, anyhow::Result<()>> {
         Box::pin(async move {
             if self.inner.backend == Backend::Local {
@@ -507,7 +512,8 @@ impl Component for Storage {
                         format!("cannot create storage root `{}`", self.inner.root.display())
                     })?;
             }
-            let deadline = tokio::time::Instant::now() + STARTUP_TIMEOUT;
+            let timeout = self.inner.startup_timeout;
+            let deadline = tokio::time::Instant::now() + timeout;
             loop {
                 let attempt = tokio::time::timeout_at(deadline, self.check()).await;
                 match attempt {
@@ -523,7 +529,7 @@ impl Component for Storage {
                     }
                     Ok(Err(e)) => return Err(e),
                     Err(_) => anyhow::bail!(
-                        "storage `{}` did not answer within {STARTUP_TIMEOUT:?}",
+                        "storage `{}` did not answer within {timeout:?}",
                         self.inner.label
                     ),
                 }

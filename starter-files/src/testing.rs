@@ -33,6 +33,7 @@ pub fn s3_settings() -> StorageSettings {
             secret_access_key: env("APP_STORAGE__S3__SECRET_ACCESS_KEY").map(Into::into),
             allow_http: env("APP_STORAGE__S3__ALLOW_HTTP").is_some_and(|v| v == "true"),
             presign_ttl: Duration::from_secs(60),
+            startup_timeout: Duration::from_secs(10),
         },
         ..StorageSettings::default()
     }

@@ -18,7 +18,7 @@
 //! # fn router(storage: Storage) -> Router {
 //! Router::new()
 //!     // The body limit of this route: the file plus some room for the multipart framing.
-//!     // It replaces the app-wide default (2 MB in axum) for this route only.
+//!     // It replaces `server.body_limit` (the app's `DefaultBodyLimit`) for this route only.
 //!     .route("/files", post(create).layer(DefaultBodyLimit::max(MAX as usize + 64 * 1024)))
 //!     .with_state(storage)
 //! # }
@@ -26,7 +26,8 @@
 //!
 //! The limit is enforced twice: `DefaultBodyLimit` stops reading the request body (413),
 //! and [`Storage::put_stream`] stops at `limits.max_size` of *file* bytes (413 too), so a
-//! route without the layer, or a layer set too high, still never stores more.
+//! route without the layer, or a layer set too high, still never stores more. A large
+//! upload must also finish within `server.request_timeout`.
 
 use axum::extract::{Multipart, multipart::MultipartError};
 use http::StatusCode;

@@ -20,7 +20,11 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::{StatusCode, multipart};
 use sha2::{Digest, Sha256};
-use starter_core::{Component, config::Profile, error::ApiError};
+use starter_core::{
+    App, Component,
+    config::{CoreSettings, Profile},
+    error::ApiError,
+};
 use starter_files::{
     Backend, FilesError, Storage, UploadLimits,
     download::{self, Disposition, FileMeta},
@@ -350,9 +354,26 @@ async fn health_probe_and_startup_check(f: Fixture) {
         Backend::S3 => {
             let mut settings = testing::s3_settings();
             settings.s3.bucket = testing::unique("missing");
+            settings.s3.startup_timeout = std::time::Duration::from_secs(1);
             let missing = Storage::new(&settings).unwrap();
             let err = missing.check().await.expect_err("a missing bucket is down");
             assert!(format!("{err:#}").contains(&settings.s3.bucket), "{err:#}");
+            let started = std::time::Instant::now();
+            let err = missing.startup().await.expect_err("start-up fails");
+            assert!(format!("{err:#}").contains(&settings.s3.bucket), "{err:#}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+            // The variables of scripts/with-services are the `[storage]` config keys.
+            let loaded: starter_files::StorageSettings =
+                starter_core::config::figment(Profile::Dev)
+                    .extract_inner("storage")
+                    .expect("[storage] from APP_STORAGE__*");
+            let expected = testing::s3_settings();
+            assert_eq!(loaded.s3.endpoint, expected.s3.endpoint);
+            assert_eq!(loaded.s3.bucket, expected.s3.bucket);
+            assert!(loaded.s3.allow_http);
+            assert!(loaded.s3.access_key_id.is_some());
+            loaded.check(Profile::Dev).expect("valid");
         }
     }
 }
@@ -427,14 +448,31 @@ async fn download_handler(
     download::respond(&state.storage, &meta, &headers, Disposition::InlineImages).await
 }
 
-/// Serves the upload/download router on 127.0.0.1; returns its base URL.
-async fn serve(f: &Fixture) -> (String, tokio::task::JoinHandle<()>) {
+/// A running app (the kit's full stack, with the storage as a component) on 127.0.0.1.
+struct Server {
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(std::time::Duration::from_secs(15), self.task)
+            .await
+            .expect("the server stops")
+            .expect("join")
+            .expect("serve");
+    }
+}
+
+async fn serve(f: &Fixture) -> Server {
     let state = AppState {
         storage: f.storage.clone(),
         prefix: f.prefix.clone(),
         files: Arc::default(),
     };
-    let app = Router::new()
+    let routes = Router::new()
         // The route's body limit is well above the file limit: the stream limit answers.
         .route(
             "/files",
@@ -447,12 +485,23 @@ async fn serve(f: &Fixture) -> (String, tokio::task::JoinHandle<()>) {
         )
         .route("/files/{id}", get(download_handler))
         .with_state(state);
+    let app = App::new(&CoreSettings::default())
+        .component(f.storage.clone())
+        .merge(routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (base, server)
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..100 {
+        let ready = reqwest::get(format!("{base}/health/ready")).await;
+        if ready.is_ok_and(|response| response.status() == StatusCode::OK) {
+            return Server { base, stop, task };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the app did not become ready");
 }
 
 fn form(name: &str, filename: &str, data: Vec<u8>) -> multipart::Form {
@@ -471,9 +520,20 @@ async fn problem(response: reqwest::Response) -> serde_json::Value {
 }
 
 async fn http_upload_and_download(f: Fixture) {
-    let (base, server) = serve(&f).await;
+    let server = serve(&f).await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let data = png(1000);
+
+    let health: serde_json::Value = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["checks"]["storage"]["status"], "up", "{health}");
 
     // Upload under a hostile name: stored under a server key, the name kept sanitized.
     let response = client
@@ -616,11 +676,12 @@ async fn http_upload_and_download(f: Fixture) {
     let response = client.get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-    server.abort();
+    server.stop().await;
 }
 
 async fn http_upload_errors(f: Fixture) {
-    let (base, server) = serve(&f).await;
+    let server = serve(&f).await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let post = |path: &str, form: multipart::Form| {
         client.post(format!("{base}{path}")).multipart(form).send()
@@ -668,7 +729,7 @@ async fn http_upload_errors(f: Fixture) {
     assert_eq!(f.stored_keys().await, Vec::<String>::new());
     assert_eq!(f.open_uploads().await, Vec::<String>::new());
     assert_eq!(f.local_files(), Vec::<PathBuf>::new());
-    server.abort();
+    server.stop().await;
 }
 
 // ---------------------------------------------------------------- both backends
