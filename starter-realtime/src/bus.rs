@@ -97,24 +97,7 @@ impl EventBus {
         audience: Audience,
         data: serde_json::Value,
     ) -> anyhow::Result<Event> {
-        anyhow::ensure!(
-            !kind.is_empty() && !kind.contains(['\r', '\n']),
-            "an event kind must be non-empty and without line breaks"
-        );
-        let payload = serde_json::to_string(&data).context("serializing the event data")?;
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.inner.stream_key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.inner.settings.maxlen)
-            .arg("*")
-            .arg("kind")
-            .arg(kind)
-            .arg("data")
-            .arg(&payload);
-        if let Audience::User(user) = &audience {
-            cmd.arg("user").arg(user);
-        }
+        let cmd = self.xadd(kind, &audience, &data)?;
         let id: String = self
             .inner
             .redis
@@ -127,6 +110,69 @@ impl EventBus {
             audience,
             data,
         })
+    }
+
+    /// Appends several events at once (one `MULTI`/`EXEC` round trip: all or none, with
+    /// consecutive ids); returns them with their ids, in order.
+    pub async fn publish_batch(
+        &self,
+        events: impl IntoIterator<Item = (String, Audience, serde_json::Value)>,
+    ) -> anyhow::Result<Vec<Event>> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut pending = Vec::new();
+        for (kind, audience, data) in events {
+            pipe.add_command(self.xadd(&kind, &audience, &data)?);
+            pending.push((kind, audience, data));
+        }
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The shared connection's response timeout (`redis.command_timeout`) bounds it.
+        let ids: Vec<String> = pipe
+            .query_async(&mut self.inner.redis.connection())
+            .await
+            .context("publishing a batch of events")?;
+        anyhow::ensure!(ids.len() == pending.len(), "unexpected XADD batch reply");
+        Ok(ids
+            .into_iter()
+            .zip(pending)
+            .map(|(id, (kind, audience, data))| Event {
+                id,
+                kind,
+                audience,
+                data,
+            })
+            .collect())
+    }
+
+    /// The `XADD` of one event: fields `kind`, `data` (JSON) and `user` (absent for
+    /// [`Audience::All`]).
+    fn xadd(
+        &self,
+        kind: &str,
+        audience: &Audience,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<redis::Cmd> {
+        anyhow::ensure!(
+            !kind.is_empty() && !kind.contains(['\r', '\n']),
+            "an event kind must be non-empty and without line breaks"
+        );
+        let payload = serde_json::to_string(data).context("serializing the event data")?;
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.inner.stream_key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.inner.settings.maxlen)
+            .arg("*")
+            .arg("kind")
+            .arg(kind)
+            .arg("data")
+            .arg(payload);
+        if let Audience::User(user) = audience {
+            cmd.arg("user").arg(user);
+        }
+        Ok(cmd)
     }
 
     /// Live events for `user_id` (those for [`Audience::All`] and for this user), from now.
