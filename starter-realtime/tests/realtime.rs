@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use starter_core::health::Probe;
 use starter_realtime::{
-    Audience, Event, EventBus, RealtimeSettings, SlowClientListener, Tickets, routes,
+    Audience, Event, EventBus, RealtimeSettings, SlowClientListener, StreamId, Tickets, routes,
 };
 use starter_redis::{
     Redis, RedisSettings,
@@ -47,6 +47,10 @@ impl Instance {
     async fn start(redis: Redis, settings: &RealtimeSettings) -> Self {
         let bus = EventBus::new(redis.clone(), settings);
         let tickets = Tickets::new(redis, settings);
+        Self::serve(bus, tickets, settings).await
+    }
+
+    async fn serve(bus: EventBus, tickets: Tickets, settings: &RealtimeSettings) -> Self {
         bus.start();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -594,6 +598,75 @@ async fn slow_client_listener_closes_a_connection_whose_writes_stay_blocked() {
     .await;
     drop(stream);
     server.abort();
+}
+
+#[tokio::test]
+async fn without_redis_events_and_tickets_stay_in_one_instance() {
+    let settings = RealtimeSettings {
+        maxlen: 3,
+        ticket_ttl: Duration::from_millis(200),
+        ..settings()
+    };
+    let bus = EventBus::local(&settings);
+    assert!(starter_core::Component::probe(&bus).is_none());
+    let instance = Instance::serve(bus, Tickets::local(&settings), &settings).await;
+    let url = |ticket: String| instance.url(&format!("/sse?ticket={ticket}"));
+
+    let ticket = instance.ticket("u").await;
+    let mut sse = SseClient::connect(&url(ticket.clone()), None).await;
+    assert_eq!(
+        instance.tickets.redeem(&ticket).await.unwrap(),
+        None,
+        "used"
+    );
+    let expiring = instance.ticket("u").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(instance.tickets.redeem(&expiring).await.unwrap(), None);
+
+    let first = publish(&instance.bus, "tick", Audience::All, 1).await;
+    assert_eq!(sse.event().await.id.as_ref(), Some(&first.id));
+    drop(sse);
+    let batch = instance
+        .bus
+        .publish_batch((2..6).map(|n| ("tick".to_owned(), Audience::All, json!({ "n": n }))))
+        .await
+        .unwrap();
+    let ids: Vec<&String> = batch.iter().map(|e| &e.id).collect();
+    assert!(
+        ids.windows(2)
+            .all(|w| w[0].parse::<StreamId>().unwrap() < w[1].parse().unwrap())
+    );
+
+    // Only the newest `maxlen` (3) are kept for replay.
+    let mut sse = SseClient::connect(&url(instance.ticket("u").await), Some(&first.id)).await;
+    for want in &batch[1..] {
+        assert_eq!(sse.event().await.id.as_ref(), Some(&want.id));
+    }
+    let live = publish(&instance.bus, "tick", Audience::user("u"), 6).await;
+    assert_eq!(sse.event().await.id, Some(live.id));
+    drop(sse);
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_reader_and_ends_open_connections() {
+    let instance = Instance::start(test_redis().await, &settings()).await;
+    let url = instance.url(&format!("/sse?ticket={}", instance.ticket("u").await));
+    let mut sse = SseClient::connect(&url, None).await;
+    let mut ws = ws_connect(instance.addr, &instance.ticket("u").await).await;
+    eventually("live", || async { instance.bus.live_connections() == 2 }).await;
+
+    starter_core::Component::shutdown(&instance.bus).await;
+    assert!(!instance.bus.is_reading());
+    let ended = tokio::time::timeout(WAIT, sse.frame()).await.unwrap();
+    assert_eq!(ended, None, "the SSE response ends");
+    let closed = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+    assert!(
+        matches!(closed, Some(Ok(WsMessage::Close(_))) | None),
+        "{closed:?}"
+    );
+    eventually("closed", || async { instance.bus.live_connections() == 0 }).await;
+    instance.stop().await;
 }
 
 // ---------------------------------------------------------------- Redis restart
