@@ -53,7 +53,9 @@ struct LocalLog {
 /// can be replayed what it missed. Each instance runs one background reader (`XREAD BLOCK`
 /// on a dedicated connection, reconnecting with backoff and resuming after the last id it
 /// saw, so an outage loses nothing that Redis kept) that forwards events to an in-process
-/// broadcast channel; [`subscribe`](Self::subscribe) listens there.
+/// broadcast channel; [`subscribe`](Self::subscribe) listens there. The reader starts after
+/// the newest entry present when it first connects: events published before are replayed
+/// to clients that ask, not broadcast.
 ///
 /// It is a [`Component`]: start-up spawns the reader, shutdown stops it and ends the open
 /// connections. Its optional `realtime` probe is down while the reader is not connected.

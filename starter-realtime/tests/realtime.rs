@@ -669,6 +669,50 @@ async fn shutdown_stops_the_reader_and_ends_open_connections() {
     instance.stop().await;
 }
 
+#[tokio::test]
+async fn as_an_app_component_the_reader_follows_the_lifespan_and_errors_are_problems() {
+    let settings = settings();
+    let redis = test_redis().await;
+    let bus = EventBus::new(redis.clone(), &settings);
+    let tickets = Tickets::new(redis, &settings);
+    let (router, health, mut lifespan) =
+        starter_core::App::new(&starter_core::config::CoreSettings::default())
+            .component(bus.clone())
+            .nest("/realtime", routes(bus.clone(), tickets.clone()))
+            .into_router();
+    assert!(!bus.is_reading());
+    lifespan.startup().await.unwrap();
+    health.set_started(true);
+    eventually("the reader follows the stream", || {
+        let bus = bus.clone();
+        async move { bus.is_reading() }
+    })
+    .await;
+    let report = health.report().await;
+    assert_eq!(report.checks["realtime"].status, "up");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let response = reqwest::get(format!("http://{addr}/realtime/sse"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "ticket_missing");
+    assert_eq!(body["instance"], "/realtime/sse");
+    let ticket = tickets.issue("u").await.unwrap();
+    let mut sse =
+        SseClient::connect(&format!("http://{addr}/realtime/sse?ticket={ticket}"), None).await;
+    let event = publish(&bus, "tick", Audience::All, 1).await;
+    assert_eq!(sse.event().await.id, Some(event.id));
+
+    lifespan.shutdown().await;
+    assert!(!bus.is_reading());
+    assert_eq!(tokio::time::timeout(WAIT, sse.frame()).await.unwrap(), None);
+    server.abort();
+}
+
 // ---------------------------------------------------------------- Redis restart
 
 /// A private `redis-server` on a fixed port, killed on drop.
