@@ -1,6 +1,7 @@
 //! [`EventBus`]: publish into a Redis Stream, one reader per instance, local fan-out.
 
 use std::{
+    collections::VecDeque,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -32,6 +33,19 @@ const BATCH: usize = 256;
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Where events are stored.
+enum Backend {
+    Redis(Redis),
+    /// Without Redis: this instance only, the last `maxlen` events in memory.
+    Local(Mutex<LocalLog>),
+}
+
+#[derive(Default)]
+struct LocalLog {
+    last: StreamId,
+    entries: VecDeque<(StreamId, Event)>,
+}
+
 /// The realtime event bus of one instance.
 ///
 /// [`publish`](Self::publish) appends to the Redis Stream `{key_prefix}:events` (trimmed
@@ -39,7 +53,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// can be replayed what it missed. Each instance runs one background reader (`XREAD BLOCK`
 /// on a dedicated connection, reconnecting with backoff and resuming after the last id it
 /// saw, so an outage loses nothing that Redis kept) that forwards events to an in-process
-/// broadcast channel; [`subscribe`](Self::subscribe) listens there.
+/// broadcast channel; [`subscribe`](Self::subscribe) listens there. The reader starts after
+/// the newest entry present when it first connects: events published before are replayed
+/// to clients that ask, not broadcast.
 ///
 /// It is a [`Component`]: start-up spawns the reader, shutdown stops it and ends the open
 /// connections. Its optional `realtime` probe is down while the reader is not connected.
@@ -50,7 +66,7 @@ pub struct EventBus {
 }
 
 struct Inner {
-    redis: Redis,
+    backend: Backend,
     settings: RealtimeSettings,
     stream_key: String,
     sender: broadcast::Sender<Arc<Event>>,
@@ -64,11 +80,27 @@ impl EventBus {
     /// A bus on `redis` with `[realtime]` settings. Nothing runs until [`start`](Self::start)
     /// (or the app's start-up, when registered as a component).
     pub fn new(redis: Redis, settings: &RealtimeSettings) -> Self {
+        Self::with_backend(Backend::Redis(redis), settings)
+    }
+
+    /// A bus for an app without Redis: events reach the clients of this instance only, and
+    /// the last `maxlen` of them are kept in memory for replay. Logs a warning, since
+    /// clients connected to other instances miss these events.
+    pub fn local(settings: &RealtimeSettings) -> Self {
+        tracing::warn!(
+            "no Redis for realtime events: they reach the clients of this instance only"
+        );
+        let bus = Self::with_backend(Backend::Local(Mutex::default()), settings);
+        bus.inner.reading.store(true, Ordering::Relaxed);
+        bus
+    }
+
+    fn with_backend(backend: Backend, settings: &RealtimeSettings) -> Self {
         let (sender, _) = broadcast::channel(settings.broadcast_capacity);
         Self {
             inner: Arc::new(Inner {
                 stream_key: format!("{}:events", settings.key_prefix),
-                redis,
+                backend,
                 settings: settings.clone(),
                 sender,
                 reader: Mutex::new(None),
@@ -97,27 +129,15 @@ impl EventBus {
         audience: Audience,
         data: serde_json::Value,
     ) -> anyhow::Result<Event> {
-        anyhow::ensure!(
-            !kind.is_empty() && !kind.contains(['\r', '\n']),
-            "an event kind must be non-empty and without line breaks"
-        );
-        let payload = serde_json::to_string(&data).context("serializing the event data")?;
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.inner.stream_key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.inner.settings.maxlen)
-            .arg("*")
-            .arg("kind")
-            .arg(kind)
-            .arg("data")
-            .arg(&payload);
-        if let Audience::User(user) = &audience {
-            cmd.arg("user").arg(user);
-        }
-        let id: String = self
-            .inner
-            .redis
+        let cmd = self.xadd(kind, &audience, &data)?;
+        let redis = match &self.inner.backend {
+            Backend::Redis(redis) => redis,
+            Backend::Local(log) => {
+                let mut log = log.lock().expect("local log lock");
+                return Ok(self.append_local(&mut log, kind.to_owned(), audience, data));
+            }
+        };
+        let id: String = redis
             .query(&cmd)
             .await
             .with_context(|| format!("publishing a `{kind}` event"))?;
@@ -127,6 +147,105 @@ impl EventBus {
             audience,
             data,
         })
+    }
+
+    /// Appends several events at once (one `MULTI`/`EXEC` round trip: all or none, with
+    /// consecutive ids); returns them with their ids, in order.
+    pub async fn publish_batch(
+        &self,
+        events: impl IntoIterator<Item = (String, Audience, serde_json::Value)>,
+    ) -> anyhow::Result<Vec<Event>> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        let mut pending = Vec::new();
+        for (kind, audience, data) in events {
+            pipe.add_command(self.xadd(&kind, &audience, &data)?);
+            pending.push((kind, audience, data));
+        }
+        let redis = match &self.inner.backend {
+            _ if pending.is_empty() => return Ok(Vec::new()),
+            Backend::Redis(redis) => redis,
+            Backend::Local(log) => {
+                let mut log = log.lock().expect("local log lock");
+                return Ok(pending
+                    .into_iter()
+                    .map(|(kind, audience, data)| self.append_local(&mut log, kind, audience, data))
+                    .collect());
+            }
+        };
+        // The shared connection's response timeout (`redis.command_timeout`) bounds it.
+        let ids: Vec<String> = pipe
+            .query_async(&mut redis.connection())
+            .await
+            .context("publishing a batch of events")?;
+        anyhow::ensure!(ids.len() == pending.len(), "unexpected XADD batch reply");
+        Ok(ids
+            .into_iter()
+            .zip(pending)
+            .map(|(id, (kind, audience, data))| Event {
+                id,
+                kind,
+                audience,
+                data,
+            })
+            .collect())
+    }
+
+    /// Stores and broadcasts one event without Redis. Under the log's lock, so that ids
+    /// reach subscribers in increasing order.
+    fn append_local(
+        &self,
+        log: &mut LocalLog,
+        kind: String,
+        audience: Audience,
+        data: serde_json::Value,
+    ) -> Event {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let id = log.last.next(now_ms);
+        log.last = id;
+        let event = Event {
+            id: id.to_string(),
+            kind,
+            audience,
+            data,
+        };
+        log.entries.push_back((id, event.clone()));
+        if log.entries.len() > self.inner.settings.maxlen {
+            log.entries.pop_front();
+        }
+        let _ = self.inner.sender.send(Arc::new(event.clone()));
+        event
+    }
+
+    /// The `XADD` of one event: fields `kind`, `data` (JSON) and `user` (absent for
+    /// [`Audience::All`]).
+    fn xadd(
+        &self,
+        kind: &str,
+        audience: &Audience,
+        data: &serde_json::Value,
+    ) -> anyhow::Result<redis::Cmd> {
+        anyhow::ensure!(
+            !kind.is_empty() && !kind.contains(['\r', '\n']),
+            "an event kind must be non-empty and without line breaks"
+        );
+        let payload = serde_json::to_string(data).context("serializing the event data")?;
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.inner.stream_key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.inner.settings.maxlen)
+            .arg("*")
+            .arg("kind")
+            .arg(kind)
+            .arg("data")
+            .arg(payload);
+        if let Audience::User(user) = audience {
+            cmd.arg("user").arg(user);
+        }
+        Ok(cmd)
     }
 
     /// Live events for `user_id` (those for [`Audience::All`] and for this user), from now.
@@ -161,9 +280,24 @@ impl EventBus {
         after: StreamId,
         count: usize,
     ) -> anyhow::Result<(Vec<Event>, Option<StreamId>)> {
-        let reply: StreamRangeReply = self
-            .inner
-            .redis
+        let redis = match &self.inner.backend {
+            Backend::Redis(redis) => redis,
+            Backend::Local(log) => {
+                let log = log.lock().expect("local log lock");
+                let page: Vec<Event> = log
+                    .entries
+                    .iter()
+                    .filter(|(id, _)| *id > after)
+                    .take(count)
+                    .map(|(_, event)| event.clone())
+                    .collect();
+                let next = (page.len() == count)
+                    .then(|| page.last().and_then(|e| e.id.parse().ok()))
+                    .flatten();
+                return Ok((page, next));
+            }
+        };
+        let reply: StreamRangeReply = redis
             .query(
                 redis::cmd("XRANGE")
                     .arg(&self.inner.stream_key)
@@ -184,9 +318,12 @@ impl EventBus {
 
     /// Spawns the reader (once). Called by the app's start-up.
     pub fn start(&self) {
+        let Backend::Redis(redis) = &self.inner.backend else {
+            return;
+        };
         let mut reader = self.inner.reader.lock().expect("reader lock");
         if reader.is_none() {
-            *reader = Some(tokio::spawn(read_loop(self.inner.clone())));
+            *reader = Some(tokio::spawn(read_loop(self.inner.clone(), redis.clone())));
         }
     }
 
@@ -314,18 +451,18 @@ fn decode(entry: &Entry) -> Option<Event> {
 }
 
 /// The reader: follows the stream until the bus stops, reconnecting with backoff.
-async fn read_loop(inner: Arc<Inner>) {
+async fn read_loop(inner: Arc<Inner>, redis: Redis) {
     let mut last_id: Option<String> = None;
     let mut backoff = MIN_BACKOFF;
     loop {
         let result = tokio::select! {
             () = inner.stop.cancelled() => break,
-            result = follow(&inner, &mut last_id, &mut backoff) => result,
+            result = follow(&inner, &redis, &mut last_id, &mut backoff) => result,
         };
         inner.reading.store(false, Ordering::Relaxed);
         if let Err(err) = result {
             tracing::warn!(
-                url = %inner.redis.masked_url(),
+                url = %redis.masked_url(),
                 retry_in_ms = backoff.as_millis() as u64,
                 error = %format!("{err:#}"),
                 "realtime reader lost Redis; reconnecting"
@@ -343,6 +480,7 @@ async fn read_loop(inner: Arc<Inner>) {
 /// One connection's worth of reading; returns on the first error.
 async fn follow(
     inner: &Inner,
+    redis: &Redis,
     last_id: &mut Option<String>,
     backoff: &mut Duration,
 ) -> anyhow::Result<()> {
@@ -351,8 +489,7 @@ async fn follow(
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(BLOCK + Duration::from_secs(5)));
-    let mut conn = inner
-        .redis
+    let mut conn = redis
         .client()
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -426,7 +563,10 @@ impl Component for EventBus {
     }
 
     fn probe(&self) -> Option<Arc<dyn Probe>> {
-        Some(Arc::new(RealtimeProbe(self.clone())))
+        match self.inner.backend {
+            Backend::Redis(_) => Some(Arc::new(RealtimeProbe(self.clone()))),
+            Backend::Local(_) => None,
+        }
     }
 }
 

@@ -46,7 +46,7 @@ pub struct Event {
 }
 
 /// A parsed stream id (`ms-seq`; a bare `ms` means `ms-0`), ordered like Redis orders them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StreamId {
     ms: u64,
     seq: u64,
@@ -55,6 +55,19 @@ pub struct StreamId {
 impl StreamId {
     /// Before every entry.
     pub const ZERO: StreamId = StreamId { ms: 0, seq: 0 };
+
+    /// The id Redis would give the next entry at `now_ms`: later than `self`, even when
+    /// the clock went back.
+    pub(crate) fn next(self, now_ms: u64) -> StreamId {
+        if now_ms > self.ms {
+            StreamId { ms: now_ms, seq: 0 }
+        } else {
+            StreamId {
+                ms: self.ms,
+                seq: self.seq + 1,
+            }
+        }
+    }
 }
 
 impl FromStr for StreamId {
@@ -113,6 +126,8 @@ mod tests {
             assert_eq!(bad.parse::<StreamId>(), Err(InvalidStreamId), "{bad}");
         }
         assert_eq!(cmp_ids("2-1", "10-0"), Ordering::Less);
+        assert_eq!(b.next(5).to_string(), "10-1");
+        assert_eq!(b.next(11).to_string(), "11-0");
     }
 
     #[test]

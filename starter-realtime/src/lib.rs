@@ -8,12 +8,15 @@
 //!   (`XREAD BLOCK`, reconnecting after a Redis outage without losing what Redis kept) and
 //!   fans out locally. The stream id is the event id, so a client that reconnects with
 //!   `Last-Event-ID` gets what it missed, then live events, without gaps or duplicates. It
-//!   is a [`Component`](starter_core::Component) with an optional `realtime` probe;
+//!   is a [`Component`](starter_core::Component) (register it after the `Redis` component)
+//!   with an optional `realtime` probe. Without Redis, [`EventBus::local`] and
+//!   [`Tickets::local`] serve one instance from memory (with a warning);
 //! - [`Tickets`] and the [`TicketUser`] extractor: browsers cannot put an `Authorization`
 //!   header on a WebSocket or an `EventSource`, so an authenticated route of the app issues
 //!   a single-use ticket (30 s by default) that the client passes as `?ticket=`;
 //! - [`routes`] (`GET /sse`, `GET /ws`), or [`sse_handler`] / [`ws_handler`] in your own
-//!   router, or [`EventBus::sse`] / [`EventBus::websocket`] behind your own authentication:
+//!   router, or [`EventBus::sse`] / [`EventBus::websocket`] (with the [`Resume`] extractor)
+//!   behind your own authentication:
 //!   heartbeats (SSE keep-alive comments, WebSocket pings with a pong deadline), and slow
 //!   clients are dropped, never buffered without bound: a connection that falls
 //!   `broadcast_capacity` events behind, or whose events wait `slow_client_timeout` to be

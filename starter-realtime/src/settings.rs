@@ -26,8 +26,9 @@ pub struct RealtimeSettings {
     /// Lifetime of an unredeemed ticket.
     #[serde(with = "secs_f64")]
     pub ticket_ttl: Duration,
-    /// Capacity of the in-process broadcast channel. A connection that falls this many
-    /// events behind is closed.
+    /// Capacity of the in-process broadcast channel. A connection that reads, but falls
+    /// this many events behind, is closed (a stalled one by `slow_client_timeout`); the
+    /// client resumes from its last event id.
     pub broadcast_capacity: usize,
     /// Events a connection may have queued for its client before it counts as slow.
     pub connection_queue: usize,

@@ -1,7 +1,11 @@
 //! Single-use connection tickets: how a browser authenticates a WebSocket or EventSource,
 //! which cannot carry an `Authorization` header.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use axum::{
@@ -27,16 +31,34 @@ const TICKET_LEN: usize = 43;
 /// [`TicketUser`] extractor redeems it once. No long-lived credential ever sits in a URL.
 #[derive(Clone)]
 pub struct Tickets {
-    redis: Redis,
+    store: Store,
     prefix: String,
     ttl: Duration,
+}
+
+#[derive(Clone)]
+enum Store {
+    Redis(Redis),
+    /// Without Redis: ticket → (user, expiry), valid on this instance only.
+    Local(Arc<Mutex<HashMap<String, (String, Instant)>>>),
 }
 
 impl Tickets {
     /// Tickets on `redis`, living `ticket_ttl`.
     pub fn new(redis: Redis, settings: &RealtimeSettings) -> Self {
+        Self::with_store(Store::Redis(redis), settings)
+    }
+
+    /// Tickets kept in this instance's memory, for an app without Redis (with
+    /// [`EventBus::local`](crate::EventBus::local)): a ticket is only valid on the instance
+    /// that issued it.
+    pub fn local(settings: &RealtimeSettings) -> Self {
+        Self::with_store(Store::Local(Arc::default()), settings)
+    }
+
+    fn with_store(store: Store, settings: &RealtimeSettings) -> Self {
         Self {
-            redis,
+            store,
             prefix: format!("{}:ticket:", settings.key_prefix),
             ttl: settings.ticket_ttl,
         }
@@ -47,8 +69,19 @@ impl Tickets {
         let mut bytes = [0u8; TICKET_BYTES];
         getrandom::fill(&mut bytes).context("no OS randomness for a ticket")?;
         let ticket = URL_SAFE_NO_PAD.encode(bytes);
-        let stored: Option<String> = self
-            .redis
+        let redis = match &self.store {
+            Store::Redis(redis) => redis,
+            Store::Local(map) => {
+                let now = Instant::now();
+                let mut map = map.lock().expect("tickets lock");
+                // Expired tickets go as new ones come, so the map stays as small as the
+                // number of tickets issued within one `ticket_ttl`.
+                map.retain(|_, (_, expires)| *expires > now);
+                map.insert(ticket.clone(), (user_id.to_owned(), now + self.ttl));
+                return Ok(ticket);
+            }
+        };
+        let stored: Option<String> = redis
             .query(
                 redis::cmd("SET")
                     .arg(format!("{}{ticket}", self.prefix))
@@ -74,7 +107,16 @@ impl Tickets {
         {
             return Ok(None);
         }
-        self.redis
+        let redis = match &self.store {
+            Store::Redis(redis) => redis,
+            Store::Local(map) => {
+                let entry = map.lock().expect("tickets lock").remove(ticket);
+                return Ok(entry
+                    .filter(|(_, expires)| *expires > Instant::now())
+                    .map(|(user, _)| user));
+            }
+        };
+        redis
             .query(redis::cmd("GETDEL").arg(format!("{}{ticket}", self.prefix)))
             .await
             .context("redeeming a ticket")

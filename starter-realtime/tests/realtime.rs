@@ -10,8 +10,9 @@ use std::{
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use starter_core::health::Probe;
 use starter_realtime::{
-    Audience, Event, EventBus, RealtimeSettings, SlowClientListener, Tickets, routes,
+    Audience, Event, EventBus, RealtimeSettings, SlowClientListener, StreamId, Tickets, routes,
 };
 use starter_redis::{
     Redis, RedisSettings,
@@ -46,6 +47,10 @@ impl Instance {
     async fn start(redis: Redis, settings: &RealtimeSettings) -> Self {
         let bus = EventBus::new(redis.clone(), settings);
         let tickets = Tickets::new(redis, settings);
+        Self::serve(bus, tickets, settings).await
+    }
+
+    async fn serve(bus: EventBus, tickets: Tickets, settings: &RealtimeSettings) -> Self {
         bus.start();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -262,12 +267,26 @@ async fn sse_resumes_after_last_event_id_without_gaps_or_duplicates() {
     for _ in 0..3 {
         ids.push(sse.event().await.id.unwrap());
     }
-    assert_eq!(ids, [second.id, third.id, fourth.id.clone()]);
+    assert_eq!(
+        ids,
+        [second.id.clone(), third.id.clone(), fourth.id.clone()]
+    );
     // Nothing else (no duplicate) before the next live event.
     let fifth = publish(&instance.bus, "tick", Audience::All, 5).await;
-    assert_eq!(sse.event().await.id, Some(fifth.id));
+    assert_eq!(sse.event().await.id.as_ref(), Some(&fifth.id));
 
-    // `?last_event_id=` works too; a malformed id is a 400 problem.
+    // The same, through the API.
+    let replayed: Vec<String> = instance
+        .bus
+        .replay_since(&first.id, "u1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(replayed, [second.id, third.id, fourth.id.clone(), fifth.id]);
+
+    // `?last_event_id=` works too; a malformed id is a 422 problem.
     let ticket = instance.ticket("u1").await;
     let mut sse = SseClient::connect(
         &instance.url(&format!("/sse?ticket={ticket}&last_event_id={}", fourth.id)),
@@ -396,6 +415,85 @@ async fn heartbeats_keep_connections_alive_and_a_silent_websocket_is_closed() {
     instance.stop().await;
 }
 
+/// A raw HTTP client of `/sse` with a small receive buffer that never reads.
+async fn non_reading_sse_client(instance: &Instance) -> tokio::net::TcpStream {
+    let ticket = instance.ticket("u").await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(instance.addr).await.unwrap();
+    stream
+        .write_all(format!("GET /sse?ticket={ticket} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    eventually("live", || async { instance.bus.live_connections() == 1 }).await;
+    stream
+}
+
+/// Publishes 1 KB events until the instance drops its only connection; returns how many.
+async fn flood_until_dropped(instance: &Instance, max_events: usize) -> usize {
+    let payload = "x".repeat(1024);
+    let mut published = 0;
+    let started = Instant::now();
+    while instance.bus.live_connections() == 1 {
+        assert!(
+            published < max_events && started.elapsed() < Duration::from_secs(30),
+            "still connected after {published} events in {:?}",
+            started.elapsed()
+        );
+        instance
+            .bus
+            .publish("bulk", Audience::All, json!(payload))
+            .await
+            .unwrap();
+        published += 1;
+    }
+    published
+}
+
+#[tokio::test]
+async fn a_client_lagging_behind_the_broadcast_channel_is_dropped_and_resumes() {
+    let settings = RealtimeSettings {
+        // Far beyond the test: only the lag can end the connection.
+        slow_client_timeout: Duration::from_secs(120),
+        broadcast_capacity: 4,
+        ..settings()
+    };
+    let instance = Instance::start(test_redis().await, &settings).await;
+    let url = |ticket: String| instance.url(&format!("/sse?ticket={ticket}"));
+    let mut sse = SseClient::connect(&url(instance.ticket("u").await), None).await;
+    eventually("live", || async { instance.bus.live_connections() == 1 }).await;
+
+    // One transaction: the reader gets all 20 in one XREAD and broadcasts them at once,
+    // 16 more than the channel holds for this (reading, but not yet scheduled) client.
+    let batch = instance
+        .bus
+        .publish_batch((0..20).map(|n| ("burst".to_owned(), Audience::All, json!({ "n": n }))))
+        .await
+        .unwrap();
+    eventually("the lagging connection is dropped", || async {
+        instance.bus.live_connections() == 0
+    })
+    .await;
+    let mut seen = Vec::new();
+    let drained = tokio::time::timeout(WAIT, async {
+        while let Some(frame) = sse.frame().await {
+            seen.extend(frame.id);
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the SSE response did not end");
+    assert!(seen.len() < batch.len(), "{seen:?}");
+
+    // The client resumes from the last id it saw and gets the rest, in order.
+    let last = seen.last().cloned().unwrap_or_else(|| "0-0".to_owned());
+    let mut sse = SseClient::connect(&url(instance.ticket("u").await), Some(&last)).await;
+    let rest: Vec<&Event> = batch.iter().filter(|e| !seen.contains(&e.id)).collect();
+    for want in rest {
+        assert_eq!(sse.event().await.id.as_ref(), Some(&want.id));
+    }
+    instance.stop().await;
+}
+
 #[tokio::test]
 async fn slow_sse_client_is_disconnected_and_not_buffered() {
     const MAX_EVENTS: usize = 20_000;
@@ -408,36 +506,10 @@ async fn slow_sse_client_is_disconnected_and_not_buffered() {
         ..settings()
     };
     let instance = Instance::start(test_redis().await, &settings).await;
-    let ticket = instance.ticket("u").await;
-
-    // A raw client with a small receive buffer that sends its request and never reads.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stream = socket.connect(instance.addr).await.unwrap();
-    stream
-        .write_all(format!("GET /sse?ticket={ticket} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    eventually("live", || async { instance.bus.live_connections() == 1 }).await;
-
-    // 1 KB events until the server gives up on the client (once the socket buffers are
-    // full, its events wait; after `slow_client_timeout` the connection is dropped).
-    let before = "x".repeat(1024);
-    let mut published = 0;
-    let started = Instant::now();
-    while instance.bus.live_connections() == 1 {
-        assert!(
-            published < MAX_EVENTS && started.elapsed() < Duration::from_secs(30),
-            "still connected after {published} events in {:?}",
-            started.elapsed()
-        );
-        instance
-            .bus
-            .publish("bulk", Audience::All, json!(before))
-            .await
-            .unwrap();
-        published += 1;
-    }
+    let mut stream = non_reading_sse_client(&instance).await;
+    // Once the socket buffers are full, the client's events wait; after
+    // `slow_client_timeout` the connection is dropped.
+    let published = flood_until_dropped(&instance, MAX_EVENTS).await;
     // Events after the eviction are not queued for the dropped client.
     let after = "y".repeat(1024);
     for _ in 0..AFTER {
@@ -528,6 +600,119 @@ async fn slow_client_listener_closes_a_connection_whose_writes_stay_blocked() {
     server.abort();
 }
 
+#[tokio::test]
+async fn without_redis_events_and_tickets_stay_in_one_instance() {
+    let settings = RealtimeSettings {
+        maxlen: 3,
+        ticket_ttl: Duration::from_millis(200),
+        ..settings()
+    };
+    let bus = EventBus::local(&settings);
+    assert!(starter_core::Component::probe(&bus).is_none());
+    let instance = Instance::serve(bus, Tickets::local(&settings), &settings).await;
+    let url = |ticket: String| instance.url(&format!("/sse?ticket={ticket}"));
+
+    let ticket = instance.ticket("u").await;
+    let mut sse = SseClient::connect(&url(ticket.clone()), None).await;
+    assert_eq!(
+        instance.tickets.redeem(&ticket).await.unwrap(),
+        None,
+        "used"
+    );
+    let expiring = instance.ticket("u").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(instance.tickets.redeem(&expiring).await.unwrap(), None);
+
+    let first = publish(&instance.bus, "tick", Audience::All, 1).await;
+    assert_eq!(sse.event().await.id.as_ref(), Some(&first.id));
+    drop(sse);
+    let batch = instance
+        .bus
+        .publish_batch((2..6).map(|n| ("tick".to_owned(), Audience::All, json!({ "n": n }))))
+        .await
+        .unwrap();
+    let ids: Vec<&String> = batch.iter().map(|e| &e.id).collect();
+    assert!(
+        ids.windows(2)
+            .all(|w| w[0].parse::<StreamId>().unwrap() < w[1].parse().unwrap())
+    );
+
+    // Only the newest `maxlen` (3) are kept for replay.
+    let mut sse = SseClient::connect(&url(instance.ticket("u").await), Some(&first.id)).await;
+    for want in &batch[1..] {
+        assert_eq!(sse.event().await.id.as_ref(), Some(&want.id));
+    }
+    let live = publish(&instance.bus, "tick", Audience::user("u"), 6).await;
+    assert_eq!(sse.event().await.id, Some(live.id));
+    drop(sse);
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_reader_and_ends_open_connections() {
+    let instance = Instance::start(test_redis().await, &settings()).await;
+    let url = instance.url(&format!("/sse?ticket={}", instance.ticket("u").await));
+    let mut sse = SseClient::connect(&url, None).await;
+    let mut ws = ws_connect(instance.addr, &instance.ticket("u").await).await;
+    eventually("live", || async { instance.bus.live_connections() == 2 }).await;
+
+    starter_core::Component::shutdown(&instance.bus).await;
+    assert!(!instance.bus.is_reading());
+    let ended = tokio::time::timeout(WAIT, sse.frame()).await.unwrap();
+    assert_eq!(ended, None, "the SSE response ends");
+    let closed = tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+    assert!(
+        matches!(closed, Some(Ok(WsMessage::Close(_))) | None),
+        "{closed:?}"
+    );
+    eventually("closed", || async { instance.bus.live_connections() == 0 }).await;
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn as_an_app_component_the_reader_follows_the_lifespan_and_errors_are_problems() {
+    let settings = settings();
+    let redis = test_redis().await;
+    let bus = EventBus::new(redis.clone(), &settings);
+    let tickets = Tickets::new(redis, &settings);
+    let (router, health, mut lifespan) =
+        starter_core::App::new(&starter_core::config::CoreSettings::default())
+            .component(bus.clone())
+            .nest("/realtime", routes(bus.clone(), tickets.clone()))
+            .into_router();
+    assert!(!bus.is_reading());
+    lifespan.startup().await.unwrap();
+    health.set_started(true);
+    eventually("the reader follows the stream", || {
+        let bus = bus.clone();
+        async move { bus.is_reading() }
+    })
+    .await;
+    let report = health.report().await;
+    assert_eq!(report.checks["realtime"].status, "up");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let response = reqwest::get(format!("http://{addr}/realtime/sse"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "ticket_missing");
+    assert_eq!(body["instance"], "/realtime/sse");
+    let ticket = tickets.issue("u").await.unwrap();
+    let mut sse =
+        SseClient::connect(&format!("http://{addr}/realtime/sse?ticket={ticket}"), None).await;
+    let event = publish(&bus, "tick", Audience::All, 1).await;
+    assert_eq!(sse.event().await.id, Some(event.id));
+
+    lifespan.shutdown().await;
+    assert!(!bus.is_reading());
+    assert_eq!(tokio::time::timeout(WAIT, sse.frame()).await.unwrap(), None);
+    server.abort();
+}
+
 // ---------------------------------------------------------------- Redis restart
 
 /// A private `redis-server` on a fixed port, killed on drop.
@@ -603,11 +788,14 @@ async fn the_reader_reconnects_after_a_redis_restart_and_loses_nothing() {
     let before = publish(&instance.bus, "tick", Audience::All, 1).await;
     assert_eq!(sse.event().await.id, Some(before.id));
 
+    let probe = starter_realtime::RealtimeProbe(instance.bus.clone());
+    assert!(!probe.required() && probe.check().await.is_ok());
     server.stop();
     eventually("the reader notices the outage", || async {
         !instance.bus.is_reading()
     })
     .await;
+    assert!(probe.check().await.is_err());
     assert!(
         instance
             .bus
@@ -624,7 +812,7 @@ async fn the_reader_reconnects_after_a_redis_restart_and_loses_nothing() {
         .expect("restarted redis-server");
     let after = publish(&instance.bus, "tick", Audience::All, 2).await;
     assert_eq!(sse.event().await.id, Some(after.id));
-    assert!(instance.bus.is_reading());
+    assert!(instance.bus.is_reading() && probe.check().await.is_ok());
     let later = publish(&instance.bus, "tick", Audience::All, 3).await;
     assert_eq!(sse.event().await.id, Some(later.id));
     assert_eq!(
