@@ -115,12 +115,8 @@ async fn main() -> anyhow::Result<()> {
         "catch-panic" => wrapped(listener, CatchPanicLayer::custom(problem::panic_response)).await,
         "compression" => wrapped(listener, layers::compression()).await,
         "deadline" => {
-            // The same race as in `layers::stack`.
-            let cut = Arc::new(CancellationToken::new());
-            let deadline = MapFutureLayer::new(move |future| {
-                let deadline = tokio::time::sleep(timeout);
-                problem::within_deadline(future, deadline, timeout, cut.clone())
-            });
+            // The same layer as in `layers::stack`.
+            let deadline = starter::timeout::DeadlineLayer::new(timeout, CancellationToken::new());
             wrapped(listener, deadline).await
         }
         "rewrite" => wrapped(listener, problem::RewriteLayer).await,

@@ -109,7 +109,11 @@ impl AppState {
     /// Tells the user's live connections (WebSocket and SSE, on any instance). Best effort:
     /// the change is saved either way, and a client that missed it sees it on reload.
     pub async fn notify(&self, user_id: &str, kind: &str, data: serde_json::Value) {
-        if let Err(err) = self.events.publish(kind, Audience::user(user_id), data).await {
+        if let Err(err) = self
+            .events
+            .publish(kind, Audience::user(user_id), data)
+            .await
+        {
             tracing::warn!(error = %err, kind, "event not published");
         }
     }
@@ -151,7 +155,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         events: events.clone(),
     };
     // This instance also works the queue; a bigger deployment can run workers apart.
-    let worker = thumbnails.worker(move |job, ctx| thumbnails::make_thumbnail(deps.clone(), job, ctx));
+    let worker =
+        thumbnails.worker(move |job, ctx| thumbnails::make_thumbnail(deps.clone(), job, ctx));
 
     // The multipart envelope around the file is small; the exact limit is enforced on
     // the file's bytes while they stream.

@@ -179,8 +179,9 @@ type Ids = Path<(String, String)>;
 
 fn parse_ids(Path((note, attachment)): Ids) -> Result<(ObjectId, ObjectId), ApiError> {
     let parse = |name: &str, value: &str| {
-        ObjectId::parse_str(value)
-            .map_err(|_| ApiError::invalid_field(name, "object_id", "not an ObjectId (24 hex digits)"))
+        ObjectId::parse_str(value).map_err(|_| {
+            ApiError::invalid_field(name, "object_id", "not an ObjectId (24 hex digits)")
+        })
     };
     Ok((parse("id", &note)?, parse("attachment_id", &attachment)?))
 }
@@ -226,15 +227,16 @@ async fn upload(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentOut>), ApiError> {
-    let note_id = ObjectId::parse_str(&id)
-        .map_err(|_| ApiError::invalid_field("id", "object_id", "not an ObjectId (24 hex digits)"))?;
+    let note_id = ObjectId::parse_str(&id).map_err(|_| {
+        ApiError::invalid_field("id", "object_id", "not an ObjectId (24 hex digits)")
+    })?;
     own_note(&s, note_id, &user).await?;
     let count = s.attachments.count(doc! { "note_id": note_id }).await?;
     if count >= u64::try_from(MAX_PER_NOTE).unwrap_or_default() {
-        return Err(ApiError::conflict(format!(
-            "a note has at most {MAX_PER_NOTE} attachments"
-        ))
-        .with_code("too_many_attachments"));
+        return Err(
+            ApiError::conflict(format!("a note has at most {MAX_PER_NOTE} attachments"))
+                .with_code("too_many_attachments"),
+        );
     }
     let limits = UploadLimits::new(s.max_upload, ALLOWED_TYPES);
     let stored = upload::receive(&s.storage, multipart, "file", "attachments", &limits).await?;
@@ -266,7 +268,10 @@ async fn upload(
             Ok(job_id) => {
                 let job_id = job_id.to_string();
                 s.attachments
-                    .set(doc! { "_id": attachment.id }, doc! { "thumbnail_job": &job_id })
+                    .set(
+                        doc! { "_id": attachment.id },
+                        doc! { "thumbnail_job": &job_id },
+                    )
                     .await?;
                 attachment.thumbnail_job = Some(job_id);
             }
@@ -291,8 +296,9 @@ async fn list(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AttachmentOut>>, ApiError> {
-    let note_id = ObjectId::parse_str(&id)
-        .map_err(|_| ApiError::invalid_field("id", "object_id", "not an ObjectId (24 hex digits)"))?;
+    let note_id = ObjectId::parse_str(&id).map_err(|_| {
+        ApiError::invalid_field("id", "object_id", "not an ObjectId (24 hex digits)")
+    })?;
     own_note(&s, note_id, &user).await?;
     let found = s
         .attachments

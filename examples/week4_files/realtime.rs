@@ -45,11 +45,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/realtime/ticket", tag = "realtime", security(("bearer" = [])),
     responses((status = 200, body = TicketOut)))]
 async fn ticket(State(s): State<AppState>, user: AuthUser) -> Result<Json<TicketOut>, ApiError> {
-    let ticket = s
-        .tickets
-        .issue(&user.id)
-        .await
-        .map_err(|e| ApiError::unavailable("tickets cannot be issued right now").with_source(e))?;
+    let ticket =
+        s.tickets.issue(&user.id).await.map_err(|e| {
+            ApiError::unavailable("tickets cannot be issued right now").with_source(e)
+        })?;
     Ok(Json(TicketOut {
         ticket,
         expires_in: s.tickets_ttl.as_secs(),

@@ -88,7 +88,11 @@ pub async fn make_thumbnail(
     let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(png)) });
     let stored = deps
         .storage
-        .put_stream(&key, body, &UploadLimits::new(MAX_SOURCE_BYTES, &["image/png"]))
+        .put_stream(
+            &key,
+            body,
+            &UploadLimits::new(MAX_SOURCE_BYTES, &["image/png"]),
+        )
         .await?;
     let thumbnail = Thumbnail {
         key: stored.key,
@@ -112,7 +116,11 @@ pub async fn make_thumbnail(
     // The thumbnail is there either way; a client that misses the event sees it on reload.
     if let Err(err) = deps
         .events
-        .publish("thumbnail.ready", Audience::user(&attachment.owner_id), event)
+        .publish(
+            "thumbnail.ready",
+            Audience::user(&attachment.owner_id),
+            event,
+        )
         .await
     {
         tracing::warn!(error = %err, "thumbnail.ready not published");
@@ -151,9 +159,9 @@ async fn job_status(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<starter::extract::Json<starter_jobs::JobStatus>, starter::ApiError> {
     use starter::ApiError;
-    let id: starter_jobs::JobId = id
-        .parse()
-        .map_err(|_| ApiError::invalid_field("id", "job_id", "not a job id (a 26-character ULID)"))?;
+    let id: starter_jobs::JobId = id.parse().map_err(|_| {
+        ApiError::invalid_field("id", "job_id", "not a job id (a 26-character ULID)")
+    })?;
     match s.jobs.status(id).await {
         Ok(Some(status)) => Ok(starter::extract::Json(status)),
         Ok(None) => Err(ApiError::not_found(format!("no job {id}"))),

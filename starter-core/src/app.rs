@@ -57,6 +57,11 @@ pub trait Component: Send + Sync + 'static {
     fn probe(&self) -> Option<Arc<dyn Probe>> {
         None
     }
+    /// Called once the server has stopped accepting connections, before it waits for the
+    /// requests in flight: a component that holds long-lived responses open (event
+    /// streams, WebSockets) ends them here, so that they do not hold the shutdown for the
+    /// whole grace period. `shutdown` still follows.
+    fn drain(&self) {}
 }
 
 type StartupFn = Box<dyn FnOnce() -> BoxFuture<'static, anyhow::Result<()>> + Send>;
@@ -269,6 +274,7 @@ impl App {
             steps: self.steps,
             started: 0,
             grace: self.settings.server.shutdown_grace,
+            send_timeout: self.settings.server.send_timeout,
         };
         (router, health, lifespan)
     }
@@ -315,6 +321,15 @@ impl App {
         health.set_started(true);
 
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        // (`tap_io` with nothing to do: axum provides `ConnectInfo<SocketAddr>` for its
+        // `TapIo` over any listener, not for a listener of ours.)
+        let listener = axum::serve::ListenerExt::tap_io(
+            SendTimeoutListener {
+                inner: listener,
+                timeout: lifespan.send_timeout,
+            },
+            |_| {},
+        );
         let server = axum::serve(
             listener,
             axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
@@ -343,6 +358,7 @@ impl App {
             "shutting down: no new connections; waiting for in-flight requests"
         );
         let _ = stop_tx.send(true);
+        lifespan.drain();
         match tokio::time::timeout(grace, &mut server).await {
             Ok(Ok(Ok(()))) => tracing::info!("all requests finished"),
             Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error while draining"),
@@ -366,12 +382,38 @@ impl App {
 /// After the grace period, how long the 503s of cut requests get to reach their clients.
 const CUT_FLUSH: Duration = Duration::from_secs(1);
 
+/// The listener of [`App::serve`]: a write that stays blocked for `server.send_timeout`
+/// fails, which closes the connection (`tokio-io-timeout`; hyper has no write timeout).
+/// Without it, a client that stops reading a streamed response keeps its socket, and the
+/// kernel's buffers, for as long as the OS lets it.
+struct SendTimeoutListener {
+    inner: TcpListener,
+    timeout: Duration,
+}
+
+impl axum::serve::Listener for SendTimeoutListener {
+    type Io = std::pin::Pin<Box<tokio_io_timeout::TimeoutStream<tokio::net::TcpStream>>>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(self.timeout));
+        (Box::pin(stream), addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
 /// Startup and shutdown hooks, in the order they were registered.
 pub struct Lifespan {
     steps: Vec<Step>,
     /// How many steps (from the front) have started.
     started: usize,
     grace: Duration,
+    send_timeout: Duration,
 }
 
 impl Lifespan {
@@ -403,6 +445,15 @@ impl Lifespan {
             self.started = index + 1;
         }
         Ok(())
+    }
+
+    /// Tells every started component that the server is draining ([`Component::drain`]).
+    pub fn drain(&self) {
+        for step in &self.steps[..self.started] {
+            if let Step::Component(c) = step {
+                c.drain();
+            }
+        }
     }
 
     /// Runs the shutdown side of every step that has started, in reverse order, each bounded

@@ -167,6 +167,11 @@ pub struct ServerSettings {
     /// After SIGINT/SIGTERM, in-flight requests get this long to finish.
     #[serde(with = "secs_f64")]
     pub shutdown_grace: Duration,
+    /// A connection whose writes stay blocked this long (the client stopped reading, and
+    /// the socket buffers are full) is closed, as nginx's `send_timeout`. Idle connections
+    /// and slow but moving downloads are not affected.
+    #[serde(with = "secs_f64")]
+    pub send_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -177,6 +182,7 @@ impl Default for ServerSettings {
             body_limit: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -188,6 +194,9 @@ impl ServerSettings {
         }
         if self.request_timeout.is_zero() {
             return Err(invalid("server.request_timeout", "must be greater than 0"));
+        }
+        if self.send_timeout.is_zero() {
+            return Err(invalid("server.send_timeout", "must be greater than 0"));
         }
         Ok(())
     }

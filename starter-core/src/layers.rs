@@ -61,6 +61,7 @@ use tower_http::{
 use crate::{
     config::{CoreSettings, CorsSettings},
     logging, problem,
+    timeout::DeadlineLayer,
 };
 
 /// The request id header, accepted from the client or generated (UUID v4).
@@ -104,7 +105,6 @@ pub fn stack(
 + 'static
 + use<> {
     let timeout = settings.server.request_timeout;
-    let cut = Arc::new(cut);
     // The matched route (`/api/notes/{id}`) is only known inside the router.
     let router = router.layer(MapRequestLayer::new(record_route));
     ServiceBuilder::new()
@@ -130,14 +130,9 @@ pub fn stack(
         .layer(WhenNeededLayer::<CompressionGate>::new(compression()))
         // Panics of the handlers, answered inside CORS so that a browser can read them.
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        // tokio's timer raced through tower's `map_future`: tower's `TimeoutLayer` ends a
-        // request with an error, which only axum's `HandleErrorLayer` (a boxed future per
-        // request) would turn back into a response. The timer starts in `call`, when the
-        // request arrives.
-        .map_future(move |future| {
-            let deadline = tokio::time::sleep(timeout);
-            problem::within_deadline(future, deadline, timeout, cut.clone())
-        })
+        // The timer starts when the request arrives; a route may raise its limit
+        // (`timeout::RequestTimeoutLayer`).
+        .layer(DeadlineLayer::new(timeout, cut))
         .layer(problem::RewriteLayer)
         .layer(DefaultBodyLimit::max(settings.server.body_limit))
         .service(router)

@@ -57,6 +57,7 @@ pub mod logging;
 pub mod pagination;
 pub mod pii;
 pub mod problem;
+pub mod timeout;
 
 pub use app::{App, Component, exit_code};
 pub use error::{ApiError, FieldError};

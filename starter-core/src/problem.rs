@@ -4,7 +4,6 @@
 //!   of the stack and the handler run, so every error renders once, complete.
 //! - [`RewriteLayer`] turns error responses the kit did not render (axum's plain-text
 //!   rejections, an empty 405) into problem+json.
-//! - [`within_deadline`] runs a request against its timeout and the shutdown cut-off.
 //! - [`panic_response`], [`timeout_response`] and [`shutdown_response`] are what a caught
 //!   panic, the request timeout and the shutdown cut-off answer (see
 //!   [`crate::layers::stack`]).
@@ -14,7 +13,6 @@ use std::{
     convert::Infallible,
     future::Future,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -27,7 +25,6 @@ use axum::{
 use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
-use tokio_util::sync::CancellationToken;
 use tower::{Layer, Service};
 
 use crate::{
@@ -195,26 +192,6 @@ pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .unwrap_or("a non-string panic payload");
     ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
-}
-
-/// Runs a request's `future` until it answers, `deadline` passes (503 `request_timeout`
-/// for a request that ran longer than `timeout`) or `cut` is cancelled (503, the server is
-/// shutting down). Create `deadline` when the request arrives, in the service's `call`.
-pub async fn within_deadline<F>(
-    future: F,
-    deadline: tokio::time::Sleep,
-    timeout: Duration,
-    cut: Arc<CancellationToken>,
-) -> Result<Response, Infallible>
-where
-    F: Future<Output = Result<Response, Infallible>>,
-{
-    tokio::select! {
-        biased;
-        result = future => result,
-        () = deadline => Ok(timeout_response(timeout)),
-        () = cut.cancelled() => Ok(shutdown_response()),
-    }
 }
 
 /// 503 `request_timeout`: the request took longer than `server.request_timeout`.
