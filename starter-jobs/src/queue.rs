@@ -486,6 +486,7 @@ impl JobWorker {
         }
         let (make, token) = (self.make.clone(), self.token.clone());
         let (queue, name) = (self.queue.clone(), self.name.clone());
+        let conn = self.conn.clone();
         *task = WorkerTask::Running(tokio::spawn(async move {
             let mut delay = RESTART_DELAYS.0;
             loop {
@@ -497,20 +498,33 @@ impl JobWorker {
                     }
                     return;
                 }
-                // A worker that ran for a while failed afresh: start the pauses over.
-                if started.elapsed() >= RESTART_DELAYS.1 {
+                // A worker that ran longer than the last pause was healthy in between:
+                // start the pauses over.
+                if started.elapsed() >= delay {
                     delay = RESTART_DELAYS.0;
                 }
                 let error = match result {
                     Ok(()) => "the worker ended".to_owned(),
                     Err(err) => format!("{err:#}"),
                 };
-                tracing::error!(queue, worker = name, error, retry_in = ?delay, "job worker failed; restarting it");
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    () = token.cancelled() => return,
+                tracing::error!(
+                    queue,
+                    worker = name,
+                    error,
+                    "job worker failed; restarting it once Redis answers"
+                );
+                // Rebuild only once Redis answers: a worker built earlier would fail on its
+                // first command (and the PING also makes the connection reconnect).
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = token.cancelled() => return,
+                    }
+                    delay = (delay * 2).min(RESTART_DELAYS.1);
+                    if ping(&conn).await || ping(&conn).await {
+                        break;
+                    }
                 }
-                delay = (delay * 2).min(RESTART_DELAYS.1);
             }
         }));
         tracing::info!(queue = %self.queue, worker = %self.name, "job worker started");
@@ -562,6 +576,15 @@ impl JobWorker {
             }
         }
     }
+}
+
+/// One `PING`; `false` on any failure. The first command after a lost connection fails
+/// and makes the connection manager reconnect, hence two tries at the call site.
+async fn ping(conn: &ConnectionManager) -> bool {
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn.clone())
+        .await
+        .is_ok()
 }
 
 impl Component for JobWorker {

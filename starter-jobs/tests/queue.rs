@@ -1,6 +1,6 @@
 //! The Redis job queue against a real Redis (`scripts/with-services cargo test -p
 //! starter-jobs`): statuses, retries with backoff then dead, concurrency, graceful stop,
-//! stop past the grace, `kill -9` recovery, and `GET /jobs/{id}`.
+//! stop past the grace, `kill -9` recovery, a Redis outage, and `GET /jobs/{id}`.
 
 use std::{
     process::Stdio,
@@ -362,7 +362,7 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_job_status_answers_json_404_and_400() {
+async fn get_job_status_answers_json_404_and_422() {
     let redis = test_redis().await;
     let jobs = Jobs::new(&redis, &settings(&unique("jobs-http")));
     let queue = jobs.queue::<Greet>("http");
@@ -407,7 +407,10 @@ async fn get_job_status_answers_json_404_and_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "id");
+    assert_eq!(problem["errors"][0]["code"], "invalid_id");
     server.abort();
 }
 
