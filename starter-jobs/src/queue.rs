@@ -4,7 +4,6 @@
 use std::{
     fmt,
     future::Future,
-    marker::PhantomData,
     panic::AssertUnwindSafe,
     str::FromStr,
     sync::{Arc, Mutex},
@@ -164,7 +163,6 @@ impl Jobs {
             jobs: self.clone(),
             name: name.into(),
             storage: RedisStorage::new(self.conn.clone()).with_config(config),
-            job: PhantomData,
         }
     }
 
@@ -250,7 +248,6 @@ pub struct JobQueue<T> {
     jobs: Jobs,
     name: String,
     storage: RedisStorage<T>,
-    job: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for JobQueue<T> {
@@ -259,7 +256,6 @@ impl<T> Clone for JobQueue<T> {
             jobs: self.jobs.clone(),
             name: self.name.clone(),
             storage: self.storage.clone(),
-            job: PhantomData,
         }
     }
 }

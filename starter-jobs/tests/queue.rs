@@ -254,10 +254,11 @@ async fn a_job_still_running_after_the_grace_goes_back_to_the_queue() {
     assert!(second.stop().await);
 }
 
-/// The job of the `kill -9` test: counts its starts and completions in Redis.
+/// The job of the `kill -9` test: counts its starts and completions in Redis. The first
+/// run is slow (it gets killed); later ones are quick.
 #[derive(Clone, Serialize, Deserialize)]
 struct Slow {
-    sleep_ms: u64,
+    first_run_ms: u64,
 }
 
 fn slow_handler(
@@ -274,7 +275,9 @@ fn slow_handler(
             let _: i64 = conn
                 .incr(format!("{namespace}:starts:{}", ctx.id), 1)
                 .await?;
-            tokio::time::sleep(Duration::from_millis(job.sleep_ms)).await;
+            if ctx.attempt == 1 {
+                tokio::time::sleep(Duration::from_millis(job.first_run_ms)).await;
+            }
             let _: i64 = conn
                 .incr(format!("{namespace}:completions:{}", ctx.id), 1)
                 .await?;
@@ -303,7 +306,12 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
     let namespace = unique("jobs-kill");
     let jobs = Jobs::new(&redis, &settings(&namespace));
     let queue = jobs.queue::<Slow>("crashy");
-    let id = queue.push(Slow { sleep_ms: 1500 }).await.unwrap();
+    let id = queue
+        .push(Slow {
+            first_run_ms: 30_000,
+        })
+        .await
+        .unwrap();
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", KILL_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &namespace)
@@ -313,7 +321,7 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
         .spawn()
         .unwrap();
 
-    // Kill the child as soon as it has started the job (well before its 1.5 s sleep ends).
+    // Kill the child once it has started the job (its first run takes 30 s).
     let mut conn = redis.connection();
     let starts_key = format!("{namespace}:starts:{id}");
     let completions_key = format!("{namespace}:completions:{id}");
