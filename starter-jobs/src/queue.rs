@@ -393,7 +393,11 @@ impl<H> RunJob<H> {
         H: Fn(T, JobContext) -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
-        let id: JobId = task_id.to_string().parse()?;
+        // Only `push` enqueues here, with ULID ids; anything else cannot have a status.
+        let id: JobId = task_id.to_string().parse().map_err(|e| {
+            tracing::error!(queue = &*self.queue, task = %task_id, "task without a job id; dead");
+            AbortError::new(e)
+        })?;
         let queue = &*self.queue;
         // The durable count survives crashes; apalis' own counter is per process.
         let attempt = match self.jobs.begin_attempt(id).await {
