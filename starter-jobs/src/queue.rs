@@ -73,11 +73,13 @@ impl Serialize for JobId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
-    /// Pushed, not started yet (or put back after its worker died).
+    /// Pushed, not started yet.
     Queued,
-    /// A worker runs it now.
+    /// A worker started it. When that worker died, the job stays `running` until another
+    /// worker picks it up again (after `jobs.orphan_timeout`).
     Running,
-    /// The last attempt failed; it runs again after a backoff.
+    /// The last attempt failed; it runs again after a backoff (or, when its worker stopped
+    /// meanwhile, once a worker fetches it again).
     Retrying,
     /// Succeeded.
     Done,
