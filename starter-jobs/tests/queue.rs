@@ -551,3 +551,35 @@ async fn a_worker_outlives_a_redis_outage() {
     assert_eq!(done.load(Ordering::SeqCst), 2);
     assert!(worker.stop().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_longer_than_the_orphan_timeout_on_a_live_worker_runs_once() {
+    let redis = test_redis().await;
+    let jobs = Jobs::new(&redis, &settings(&unique("jobs-long")));
+    let queue = jobs.queue::<Greet>("long");
+    let starts = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let starts = starts.clone();
+        move |_job: Greet, _ctx: JobContext| {
+            let starts = starts.clone();
+            async move {
+                starts.fetch_add(1, Ordering::SeqCst);
+                // Twice the 2 s orphan timeout: only the heartbeat keeps the job ours.
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                Ok(())
+            }
+        }
+    };
+    let first = queue.worker(handler.clone());
+    first.start().unwrap();
+    let id = queue.push(Greet { name: "h".into() }).await.unwrap();
+    wait_for(&jobs, id, JobState::Running, Duration::from_secs(10)).await;
+    // A second worker whose heartbeats scan for orphans all along.
+    let second = queue.worker(handler);
+    second.start().unwrap();
+    let done = wait_for(&jobs, id, JobState::Done, Duration::from_secs(15)).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    assert!(first.stop().await);
+    assert!(second.stop().await);
+}
