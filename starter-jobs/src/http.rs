@@ -17,16 +17,17 @@ use crate::queue::{JobId, JobStatus, Jobs};
         pattern = "^[0-9A-HJKMNP-TV-Z]{26}$", example = "01JDQ6Z8Y1V4N6W4K3K2J5Q8RA")),
     responses(
         (status = 200, description = "The job's status", body = JobStatus),
-        (status = 400, description = "Not a job id (`bad_request`)"),
+        (status = 422, description = "Not a job id (`validation_failed`, field `id`, code `invalid_id`)"),
         (status = 404, description = "No such job, or its status expired (`not_found`)"),
     ))]
 pub async fn job_status(
     State(jobs): State<Jobs>,
     Path(id): Path<String>,
 ) -> Result<Json<JobStatus>, ApiError> {
+    // Like a malformed ObjectId elsewhere in the kit: a 422 naming the field.
     let id: JobId = id
         .parse()
-        .map_err(|e: crate::queue::InvalidJobId| ApiError::bad_request(e.to_string()))?;
+        .map_err(|_| ApiError::invalid_field("id", "invalid_id", "must be a 26-character ULID"))?;
     // Redis down is the server's trouble, not the client's: 503 (logged with its cause).
     let status = jobs
         .status(id)

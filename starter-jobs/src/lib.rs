@@ -74,7 +74,7 @@
 //!
 //! // In the app (or a worker-only process):
 //! let worker = thumbnails.worker(make_thumbnail);
-//! let tasks = Tasks::new(settings.shutdown_grace);
+//! let tasks = Tasks::from_settings(&settings);
 //! // App::new(&core)
 //! //     .component(redis.clone())
 //! //     .component(worker)        // started after Redis, stopped before it

@@ -4,7 +4,6 @@
 use std::{
     fmt,
     future::Future,
-    marker::PhantomData,
     panic::AssertUnwindSafe,
     str::FromStr,
     sync::{Arc, Mutex},
@@ -74,11 +73,13 @@ impl Serialize for JobId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
-    /// Pushed, not started yet (or put back after its worker died).
+    /// Pushed, not started yet.
     Queued,
-    /// A worker runs it now.
+    /// A worker started it. When that worker died, the job stays `running` until another
+    /// worker picks it up again (after `jobs.orphan_timeout`).
     Running,
-    /// The last attempt failed; it runs again after a backoff.
+    /// The last attempt failed; it runs again after a backoff (or, when its worker stopped
+    /// meanwhile, once a worker fetches it again).
     Retrying,
     /// Succeeded.
     Done,
@@ -164,7 +165,6 @@ impl Jobs {
             jobs: self.clone(),
             name: name.into(),
             storage: RedisStorage::new(self.conn.clone()).with_config(config),
-            job: PhantomData,
         }
     }
 
@@ -250,7 +250,6 @@ pub struct JobQueue<T> {
     jobs: Jobs,
     name: String,
     storage: RedisStorage<T>,
-    job: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for JobQueue<T> {
@@ -259,7 +258,6 @@ impl<T> Clone for JobQueue<T> {
             jobs: self.jobs.clone(),
             name: self.name.clone(),
             storage: self.storage.clone(),
-            job: PhantomData,
         }
     }
 }
@@ -397,7 +395,11 @@ impl<H> RunJob<H> {
         H: Fn(T, JobContext) -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
-        let id: JobId = task_id.to_string().parse()?;
+        // Only `push` enqueues here, with ULID ids; anything else cannot have a status.
+        let id: JobId = task_id.to_string().parse().map_err(|e| {
+            tracing::error!(queue = &*self.queue, task = %task_id, "task without a job id; dead");
+            AbortError::new(e)
+        })?;
         let queue = &*self.queue;
         // The durable count survives crashes; apalis' own counter is per process.
         let attempt = match self.jobs.begin_attempt(id).await {
@@ -486,6 +488,7 @@ impl JobWorker {
         }
         let (make, token) = (self.make.clone(), self.token.clone());
         let (queue, name) = (self.queue.clone(), self.name.clone());
+        let conn = self.conn.clone();
         *task = WorkerTask::Running(tokio::spawn(async move {
             let mut delay = RESTART_DELAYS.0;
             loop {
@@ -497,20 +500,33 @@ impl JobWorker {
                     }
                     return;
                 }
-                // A worker that ran for a while failed afresh: start the pauses over.
-                if started.elapsed() >= RESTART_DELAYS.1 {
+                // A worker that ran longer than the last pause was healthy in between:
+                // start the pauses over.
+                if started.elapsed() >= delay {
                     delay = RESTART_DELAYS.0;
                 }
                 let error = match result {
                     Ok(()) => "the worker ended".to_owned(),
                     Err(err) => format!("{err:#}"),
                 };
-                tracing::error!(queue, worker = name, error, retry_in = ?delay, "job worker failed; restarting it");
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    () = token.cancelled() => return,
+                tracing::error!(
+                    queue,
+                    worker = name,
+                    error,
+                    "job worker failed; restarting it once Redis answers"
+                );
+                // Rebuild only once Redis answers: a worker built earlier would fail on its
+                // first command (and the PING also makes the connection reconnect).
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = token.cancelled() => return,
+                    }
+                    delay = (delay * 2).min(RESTART_DELAYS.1);
+                    if ping(&conn).await || ping(&conn).await {
+                        break;
+                    }
                 }
-                delay = (delay * 2).min(RESTART_DELAYS.1);
             }
         }));
         tracing::info!(queue = %self.queue, worker = %self.name, "job worker started");
@@ -562,6 +578,15 @@ impl JobWorker {
             }
         }
     }
+}
+
+/// One `PING`; `false` on any failure. The first command after a lost connection fails
+/// and makes the connection manager reconnect, hence two tries at the call site.
+async fn ping(conn: &ConnectionManager) -> bool {
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn.clone())
+        .await
+        .is_ok()
 }
 
 impl Component for JobWorker {

@@ -49,6 +49,11 @@ impl Tasks {
         }
     }
 
+    /// A set whose shutdown waits at most `settings.shutdown_grace`.
+    pub fn from_settings(settings: &crate::JobsSettings) -> Self {
+        Self::new(settings.shutdown_grace)
+    }
+
     /// Runs `fut` on the Tokio runtime, tracked under `name` (for logs). A panic inside is
     /// caught and logged at error level with the name and message; other tasks go on.
     /// Tasks spawned after shutdown began still run, but nothing waits for them.

@@ -1,6 +1,6 @@
 //! The Redis job queue against a real Redis (`scripts/with-services cargo test -p
 //! starter-jobs`): statuses, retries with backoff then dead, concurrency, graceful stop,
-//! stop past the grace, `kill -9` recovery, and `GET /jobs/{id}`.
+//! stop past the grace, `kill -9` recovery, a Redis outage, and `GET /jobs/{id}`.
 
 use std::{
     process::Stdio,
@@ -254,10 +254,11 @@ async fn a_job_still_running_after_the_grace_goes_back_to_the_queue() {
     assert!(second.stop().await);
 }
 
-/// The job of the `kill -9` test: counts its starts and completions in Redis.
+/// The job of the `kill -9` test: counts its starts and completions in Redis. The first
+/// run is slow (it gets killed); later ones are quick.
 #[derive(Clone, Serialize, Deserialize)]
 struct Slow {
-    sleep_ms: u64,
+    first_run_ms: u64,
 }
 
 fn slow_handler(
@@ -274,7 +275,9 @@ fn slow_handler(
             let _: i64 = conn
                 .incr(format!("{namespace}:starts:{}", ctx.id), 1)
                 .await?;
-            tokio::time::sleep(Duration::from_millis(job.sleep_ms)).await;
+            if ctx.attempt == 1 {
+                tokio::time::sleep(Duration::from_millis(job.first_run_ms)).await;
+            }
             let _: i64 = conn
                 .incr(format!("{namespace}:completions:{}", ctx.id), 1)
                 .await?;
@@ -303,7 +306,12 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
     let namespace = unique("jobs-kill");
     let jobs = Jobs::new(&redis, &settings(&namespace));
     let queue = jobs.queue::<Slow>("crashy");
-    let id = queue.push(Slow { sleep_ms: 1500 }).await.unwrap();
+    let id = queue
+        .push(Slow {
+            first_run_ms: 30_000,
+        })
+        .await
+        .unwrap();
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", KILL_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &namespace)
@@ -313,7 +321,7 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
         .spawn()
         .unwrap();
 
-    // Kill the child as soon as it has started the job (well before its 1.5 s sleep ends).
+    // Kill the child once it has started the job (its first run takes 30 s).
     let mut conn = redis.connection();
     let starts_key = format!("{namespace}:starts:{id}");
     let completions_key = format!("{namespace}:completions:{id}");
@@ -362,7 +370,7 @@ async fn a_worker_killed_mid_job_is_recovered_and_the_job_completes_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_job_status_answers_json_404_and_400() {
+async fn get_job_status_answers_json_404_and_422() {
     let redis = test_redis().await;
     let jobs = Jobs::new(&redis, &settings(&unique("jobs-http")));
     let queue = jobs.queue::<Greet>("http");
@@ -407,7 +415,10 @@ async fn get_job_status_answers_json_404_and_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "id");
+    assert_eq!(problem["errors"][0]["code"], "invalid_id");
     server.abort();
 }
 
@@ -539,4 +550,36 @@ async fn a_worker_outlives_a_redis_outage() {
     wait_for(&jobs, second, JobState::Done, Duration::from_secs(20)).await;
     assert_eq!(done.load(Ordering::SeqCst), 2);
     assert!(worker.stop().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_longer_than_the_orphan_timeout_on_a_live_worker_runs_once() {
+    let redis = test_redis().await;
+    let jobs = Jobs::new(&redis, &settings(&unique("jobs-long")));
+    let queue = jobs.queue::<Greet>("long");
+    let starts = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let starts = starts.clone();
+        move |_job: Greet, _ctx: JobContext| {
+            let starts = starts.clone();
+            async move {
+                starts.fetch_add(1, Ordering::SeqCst);
+                // Twice the 2 s orphan timeout: only the heartbeat keeps the job ours.
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                Ok(())
+            }
+        }
+    };
+    let first = queue.worker(handler.clone());
+    first.start().unwrap();
+    let id = queue.push(Greet { name: "h".into() }).await.unwrap();
+    wait_for(&jobs, id, JobState::Running, Duration::from_secs(10)).await;
+    // A second worker whose heartbeats scan for orphans all along.
+    let second = queue.worker(handler);
+    second.start().unwrap();
+    let done = wait_for(&jobs, id, JobState::Done, Duration::from_secs(15)).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    assert!(first.stop().await);
+    assert!(second.stop().await);
 }
