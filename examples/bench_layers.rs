@@ -22,7 +22,7 @@
 //! curl localhost:8082/health/live
 //! ```
 
-use std::{convert::Infallible, sync::Arc};
+use std::convert::Infallible;
 
 use axum::{
     Json, Router,
@@ -38,7 +38,7 @@ use starter::{
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower::{BoxError, Layer, Service, ServiceBuilder, util::MapFutureLayer};
+use tower::{BoxError, Layer, Service, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     map_response_body::MapResponseBodyLayer,

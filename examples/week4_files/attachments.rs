@@ -71,8 +71,10 @@ pub struct Attachment {
     #[mongo(id)]
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    /// The note's id as hex, like `owner_id`: the dev stand-in database matches ObjectIds
+    /// outside `_id` only through `$in` (see `starter_auth::mongo`).
     #[mongo(index)]
-    pub note_id: ObjectId,
+    pub note_id: String,
     pub owner_id: String,
     /// Sanitized; for display and `Content-Disposition` only.
     pub filename: String,
@@ -107,9 +109,8 @@ pub struct AttachmentOut {
     #[serde(with = "oid::hex")]
     #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
     pub id: ObjectId,
-    #[serde(with = "oid::hex")]
-    #[schema(value_type = String, pattern = "^[0-9a-f]{24}$")]
-    pub note_id: ObjectId,
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub note_id: String,
     pub filename: String,
     /// Sniffed from the content.
     pub content_type: String,
@@ -206,7 +207,7 @@ async fn own_attachment(
     user: &AuthUser,
 ) -> Result<Attachment, ApiError> {
     s.attachments
-        .find_one(doc! { "_id": id, "note_id": note_id, "owner_id": &user.id })
+        .find_one(doc! { "_id": id, "note_id": note_id.to_hex(), "owner_id": &user.id })
         .await?
         .ok_or_else(|| not_found(id))
 }
@@ -231,7 +232,10 @@ async fn upload(
         ApiError::invalid_field("id", "object_id", "not an ObjectId (24 hex digits)")
     })?;
     own_note(&s, note_id, &user).await?;
-    let count = s.attachments.count(doc! { "note_id": note_id }).await?;
+    let count = s
+        .attachments
+        .count(doc! { "note_id": note_id.to_hex() })
+        .await?;
     if count >= u64::try_from(MAX_PER_NOTE).unwrap_or_default() {
         return Err(
             ApiError::conflict(format!("a note has at most {MAX_PER_NOTE} attachments"))
@@ -243,7 +247,7 @@ async fn upload(
 
     let mut attachment = Attachment {
         id: ObjectId::new(),
-        note_id,
+        note_id: note_id.to_hex(),
         owner_id: user.id.clone(),
         filename: stored.filename,
         content_type: stored.object.content_type,
@@ -303,7 +307,7 @@ async fn list(
     let found = s
         .attachments
         .list(
-            doc! { "note_id": note_id, "owner_id": &user.id },
+            doc! { "note_id": note_id.to_hex(), "owner_id": &user.id },
             Sort::asc("created_at"),
             MAX_PER_NOTE,
         )
@@ -442,7 +446,7 @@ pub fn remove_all_in_background(s: &AppState, note_id: ObjectId) {
     let attachments = s.attachments.clone();
     let storage = s.storage.clone();
     s.tasks.spawn("delete note attachments", async move {
-        let filter = doc! { "note_id": note_id };
+        let filter = doc! { "note_id": note_id.to_hex() };
         let found = match attachments
             .list(filter.clone(), Sort::asc("created_at"), MAX_PER_NOTE)
             .await

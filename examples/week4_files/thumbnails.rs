@@ -108,7 +108,7 @@ pub async fn make_thumbnail(
         )
         .await?;
     let event = json!({
-        "note_id": attachment.note_id.to_hex(),
+        "note_id": attachment.note_id,
         "attachment_id": attachment.id.to_hex(),
         "width": width,
         "height": height,

@@ -324,10 +324,7 @@ impl App {
         // (`tap_io` with nothing to do: axum provides `ConnectInfo<SocketAddr>` for its
         // `TapIo` over any listener, not for a listener of ours.)
         let listener = axum::serve::ListenerExt::tap_io(
-            SendTimeoutListener {
-                inner: listener,
-                timeout: lifespan.send_timeout,
-            },
+            SendTimeoutListener::new(listener, lifespan.send_timeout),
             |_| {},
         );
         let server = axum::serve(
@@ -384,11 +381,22 @@ const CUT_FLUSH: Duration = Duration::from_secs(1);
 
 /// The listener of [`App::serve`]: a write that stays blocked for `server.send_timeout`
 /// fails, which closes the connection (`tokio-io-timeout`; hyper has no write timeout).
-/// Without it, a client that stops reading a streamed response keeps its socket, and the
-/// kernel's buffers, for as long as the OS lets it.
-struct SendTimeoutListener {
+/// Without it, a client that stops reading a streamed response (an event stream, a
+/// download) keeps its socket, and the kernel's buffers, for as long as the OS lets it.
+/// Idle connections are unaffected: only pending writes time out.
+pub struct SendTimeoutListener {
     inner: TcpListener,
     timeout: Duration,
+}
+
+impl SendTimeoutListener {
+    /// `listener` whose connections' blocked writes fail after `timeout`.
+    pub fn new(listener: TcpListener, timeout: Duration) -> Self {
+        Self {
+            inner: listener,
+            timeout,
+        }
+    }
 }
 
 impl axum::serve::Listener for SendTimeoutListener {

@@ -562,6 +562,13 @@ impl Component for EventBus {
         })
     }
 
+    /// Ends the open SSE and WebSocket connections as soon as the server drains, so that
+    /// they do not hold the shutdown for its whole grace period; clients reconnect (to
+    /// another instance) and resume with `Last-Event-ID`.
+    fn drain(&self) {
+        self.inner.stop.cancel();
+    }
+
     fn probe(&self) -> Option<Arc<dyn Probe>> {
         match self.inner.backend {
             Backend::Redis(_) => Some(Arc::new(RealtimeProbe(self.clone()))),

@@ -20,8 +20,9 @@
 //!   heartbeats (SSE keep-alive comments, WebSocket pings with a pong deadline), and slow
 //!   clients are dropped, never buffered without bound: a connection that falls
 //!   `broadcast_capacity` events behind, or whose events wait `slow_client_timeout` to be
-//!   written, is closed. Serve with [`SlowClientListener`] so that the socket of an SSE
-//!   client that stopped reading is closed too.
+//!   written, is closed. The socket of an SSE client that stopped reading is closed by
+//!   the server itself: `App` closes a connection whose writes stay blocked for
+//!   `server.send_timeout` (`starter_core::app::SendTimeoutListener`).
 //!
 //! ```no_run
 //! use axum::{Json, Router, extract::State, routing::post};
@@ -49,13 +50,11 @@
 pub mod bus;
 pub mod connection;
 pub mod event;
-pub mod listener;
 pub mod settings;
 pub mod tickets;
 
 pub use bus::{EventBus, RealtimeProbe, Subscription, SubscriptionError};
 pub use connection::{Evicted, Realtime, Resume, routes, sse_handler, ws_handler};
 pub use event::{Audience, Event, InvalidStreamId, StreamId};
-pub use listener::SlowClientListener;
 pub use settings::RealtimeSettings;
 pub use tickets::{TicketUser, Tickets};

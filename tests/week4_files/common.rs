@@ -6,9 +6,7 @@ use std::{future::Future, time::Duration};
 pub use reqwest::{Response, StatusCode, header};
 pub use serde_json::{Value, json};
 use starter::config;
-pub use starter_test::{
-    Problem, TestApp, TestClient, TestDb, assert_problem, one_header, unique_email,
-};
+pub use starter_test::{TestApp, TestClient, TestDb, assert_problem, one_header, unique_email};
 
 use crate::app;
 pub use crate::app::Settings;
@@ -49,6 +47,90 @@ pub async fn start_on(db: &TestDb, change: impl FnOnce(&mut Settings)) -> TestAp
         .await
         .expect("the app builds");
     TestApp::serve(app).await
+}
+
+/// Where the app under test stores files.
+pub enum Store {
+    /// A directory of its own, removed on drop.
+    Local(tempfile::TempDir),
+    /// The test S3 server's bucket (`scripts/with-services`).
+    S3,
+}
+
+impl Store {
+    pub fn local() -> Self {
+        Self::Local(tempfile::tempdir().expect("a temp dir"))
+    }
+
+    /// The storage root inside the temp dir (the temp dir itself holds nothing else, so
+    /// a walk of it shows anything written outside the root).
+    pub fn root(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Local(dir) => Some(dir.path().join("root")),
+            Self::S3 => None,
+        }
+    }
+
+    pub fn apply(&self, settings: &mut Settings) {
+        match self {
+            Self::Local(_) => {
+                settings.storage.backend = starter_files::Backend::Local;
+                settings.storage.root = self.root().unwrap();
+            }
+            Self::S3 => settings.storage = starter_files::testing::s3_settings(),
+        }
+    }
+}
+
+/// The app storing files in `store`, after `change`.
+pub async fn start_storing(store: &Store, change: impl FnOnce(&mut Settings)) -> (TestApp, TestDb) {
+    start_with(|s| {
+        store.apply(s);
+        change(s);
+    })
+    .await
+}
+
+/// `POST /api/notes/{note}/attachments` with one `file` part.
+pub async fn upload(
+    client: &TestClient,
+    note: &str,
+    filename: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Response {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(content_type)
+        .expect("a valid MIME type");
+    client
+        .post(&format!("/api/notes/{note}/attachments"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("the upload request")
+}
+
+/// A PNG image of `width` x `height` (a gradient, so it does not compress to nothing).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("PNG encoding");
+    bytes
+}
+
+/// `n` bytes of a repeating, non-trivial pattern (no magic number at the start).
+pub fn text_bytes(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[i % 27])
+        .collect()
 }
 
 /// A registered, logged-in client of `server`.

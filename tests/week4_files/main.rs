@@ -25,3 +25,4 @@ mod thumbnails;
 mod common;
 
 mod cache;
+mod uploads;
