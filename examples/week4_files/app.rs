@@ -11,6 +11,7 @@ use starter::{
     config::{self, ConfigError, CoreSettings, Profile, invalid},
     docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings, Repository},
+    timeout::RequestTimeoutLayer,
 };
 use starter_files::{Storage, StorageSettings};
 use starter_jobs::{JobQueue, Jobs, JobsSettings, Tasks};
@@ -41,12 +42,17 @@ struct ApiDoc;
 pub struct AttachmentSettings {
     /// Largest file accepted, in bytes (413 above).
     pub max_size: u64,
+    /// How long an upload or a download may take to be answered: the attachment routes'
+    /// own request timeout, longer than `server.request_timeout` for the other routes.
+    #[serde(with = "starter::config::secs_f64")]
+    pub timeout: Duration,
 }
 
 impl Default for AttachmentSettings {
     fn default() -> Self {
         Self {
             max_size: 512 * 1024 * 1024,
+            timeout: Duration::from_secs(600),
         }
     }
 }
@@ -78,6 +84,9 @@ impl config::Settings for Settings {
         self.realtime.check(profile)?;
         if self.attachments.max_size == 0 {
             return Err(invalid("attachments.max_size", "must be at least 1 byte"));
+        }
+        if self.attachments.timeout.is_zero() {
+            return Err(invalid("attachments.timeout", "must be greater than 0"));
         }
         Ok(())
     }
@@ -164,7 +173,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
     let api = notes::router()
-        .merge(attachments::router().layer(DefaultBodyLimit::max(body_limit)))
+        .merge(
+            attachments::router()
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(RequestTimeoutLayer::new(settings.attachments.timeout)),
+        )
         .merge(thumbnails::router())
         .merge(realtime::router())
         .with_state(state);

@@ -23,6 +23,14 @@ pub fn settings(db: &TestDb, change: impl FnOnce(&mut Settings)) -> Settings {
     settings.core.server.port = 0;
     settings.auth.jwt_secret = SECRET.into();
     settings.redis.url = starter_redis::testing::redis_url();
+    // The tests share one Redis: each database gets its own queues and event stream, so
+    // one test's worker never takes another's jobs. (Two instances on one database share
+    // them, as two instances of a service do.)
+    settings.jobs.namespace = format!("{}-jobs", db.name());
+    settings.realtime.key_prefix = format!("{}-events", db.name());
+    // Tests that look at the files choose their own directory (`Store`).
+    settings.storage.root =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-files", db.name()));
     change(&mut settings);
     let profile = settings.core.profile;
     config::Settings::check(&settings, profile).expect("the changed settings are valid");
@@ -176,4 +184,116 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Settings for fast job tests: short heartbeats, quick retries.
+pub fn fast_jobs(settings: &mut Settings) {
+    settings.jobs.heartbeat_interval = Duration::from_secs(1);
+    settings.jobs.orphan_timeout = Duration::from_secs(3);
+    settings.jobs.poll_interval = Duration::from_millis(50);
+    settings.jobs.backoff_base = Duration::from_millis(100);
+    settings.jobs.backoff_max = Duration::from_millis(400);
+}
+
+/// Polls `GET /api/jobs/{id}` until its state is `state`, for at most `within`.
+pub async fn job_reaches(client: &TestClient, id: &str, state: &str, within: Duration) -> Value {
+    eventually(&format!("job {id} is {state}"), within, || async {
+        let resp = client.get(&format!("/api/jobs/{id}")).send().await.unwrap();
+        let status = json_ok(resp, StatusCode::OK).await;
+        (status["state"] == state).then_some(status)
+    })
+    .await
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
+    }
+}
+
+/// A minimal SSE client: the response's body, parsed into events (comments skipped).
+pub struct SseClient {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl SseClient {
+    /// `GET url` with an optional `Last-Event-ID`; panics unless it is an event stream.
+    pub async fn connect(url: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = reqwest::Client::new()
+            .get(url)
+            .header(header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let resp = request.send().await.expect("the SSE request");
+        assert_eq!(resp.status(), StatusCode::OK, "{url}");
+        assert_eq!(
+            one_header(resp.headers(), header::CONTENT_TYPE),
+            "text/event-stream"
+        );
+        Self {
+            body: Box::pin(resp.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, waiting at most 10 s.
+    pub async fn next(&mut self) -> SseEvent {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = SseEvent::default();
+                let mut has_data = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.event = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        event.data.push_str(v.trim_start());
+                        has_data = true;
+                    }
+                }
+                if has_data {
+                    return event;
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream goes on")
+                .expect("the stream reads");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event of `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> SseEvent {
+        loop {
+            let event = self.next().await;
+            if event.event.as_deref() == Some(kind) {
+                return event;
+            }
+        }
+    }
+}
+
+/// A ticket for the realtime routes, from `POST /api/realtime/ticket`.
+pub async fn ticket(client: &TestClient) -> String {
+    let resp = client.post("/api/realtime/ticket").send().await.unwrap();
+    json_ok(resp, StatusCode::OK).await["ticket"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned()
 }

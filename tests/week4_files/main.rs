@@ -25,4 +25,6 @@ mod thumbnails;
 mod common;
 
 mod cache;
+mod realtime_events;
+mod thumbnail_job;
 mod uploads;
