@@ -25,6 +25,7 @@ mod thumbnails;
 mod common;
 
 mod cache;
+mod process;
 mod realtime_events;
 mod thumbnail_job;
 mod uploads;
