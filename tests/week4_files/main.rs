@@ -25,6 +25,7 @@ mod thumbnails;
 mod common;
 
 mod cache;
+mod document;
 mod process;
 mod realtime_events;
 mod thumbnail_job;
