@@ -6,7 +6,16 @@
 //!   `starter::ApiError`, `starter::extract`, …);
 //! - `starter-mongo` as [`mongo`] (feature `mongo`, on by default);
 //! - `starter-auth` as [`auth`] (feature `auth`, on by default);
-//! - `starter-redis` as `redis` (feature `redis`, off by default).
+//! - `starter-redis` as `redis` (feature `redis`, off by default);
+//! - `starter-files` as `files` (feature `files`, off by default): local disk or S3,
+//!   streamed uploads and downloads;
+//! - `starter-jobs` as `jobs` (feature `jobs`, off by default; enables `redis`): in-process
+//!   tasks and a durable Redis job queue;
+//! - `starter-realtime` as `realtime` (feature `realtime`, off by default; enables
+//!   `redis`): WebSocket and SSE events across instances.
+//!
+//! (The week 4 example uses those four crates by their own names, as dev-dependencies,
+//! so that it runs without feature flags.)
 //!
 //! The curriculum lives in this package's `examples/`, one per week:
 //! `cargo run --example week2_notes`.
@@ -31,3 +40,12 @@ pub use starter_auth as auth;
 
 #[cfg(feature = "redis")]
 pub use starter_redis as redis;
+
+#[cfg(feature = "files")]
+pub use starter_files as files;
+
+#[cfg(feature = "jobs")]
+pub use starter_jobs as jobs;
+
+#[cfg(feature = "realtime")]
+pub use starter_realtime as realtime;

@@ -15,7 +15,7 @@
 //!   a broken note, so it does not need the durable queue.
 
 use axum::{
-    extract::{Multipart, Path, Query, State},
+    extract::{Multipart, Path, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -25,7 +25,7 @@ use starter::{
     ApiError,
     auth::AuthUser,
     docs::{OpenApiRouter, routes},
-    extract::Json,
+    extract::{Json, ValidQuery},
     mongo::{
         MongoDocument, Sort,
         bson::{DateTime, doc, oid::ObjectId},
@@ -38,6 +38,7 @@ use starter_files::{
     upload,
 };
 use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
 use crate::{
     app::AppState,
@@ -151,7 +152,7 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DownloadQuery {
     /// `true`: show images in the browser (`Content-Disposition: inline`); anything
@@ -218,6 +219,7 @@ async fn own_attachment(
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = AttachmentOut),
+        (status = 400, description = "Not a multipart body (no boundary, a malformed part)"),
         (status = 404, description = "No such note of yours"),
         (status = 413, description = "Over `attachments.max_size`"),
         (status = 415, description = "A type that is not allowed (the detail names the sniffed type)"),
@@ -322,9 +324,15 @@ async fn list(
         ("Range" = Option<String>, Header, description = "One byte range, `bytes=100-199`"),
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` you have")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream",
+        (status = 200, description = "The file, as its sniffed type (see `ALLOWED_TYPES`)",
+            content((Vec<u8> = "application/octet-stream"), (Vec<u8> = "application/pdf"),
+                (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"),
+                (Vec<u8> = "image/webp")),
             headers(("ETag" = String), ("Content-Disposition" = String), ("Accept-Ranges" = String))),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream",
+        (status = 206, description = "The requested range",
+            content((Vec<u8> = "application/octet-stream"), (Vec<u8> = "application/pdf"),
+                (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"),
+                (Vec<u8> = "image/webp")),
             headers(("Content-Range" = String))),
         (status = 304, description = "Unchanged since the `If-None-Match` tag"),
         (status = 404, description = "No such attachment of yours"),
@@ -334,7 +342,7 @@ async fn download(
     State(s): State<AppState>,
     user: AuthUser,
     ids: Ids,
-    Query(query): Query<DownloadQuery>,
+    ValidQuery(query): ValidQuery<DownloadQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (note_id, id) = parse_ids(ids)?;

@@ -22,11 +22,17 @@ async fn the_upload_is_documented_as_multipart() {
     let body = &upload["requestBody"]["content"]["multipart/form-data"];
     assert!(body.is_object(), "{upload}");
     for status in ["201", "404", "413", "415"] {
-        assert!(upload["responses"][status].is_object(), "{status}: {upload}");
+        assert!(
+            upload["responses"][status].is_object(),
+            "{status}: {upload}"
+        );
     }
     let download = &doc["paths"]["/api/notes/{id}/attachments/{attachment_id}"]["get"];
     for status in ["200", "206", "304", "404", "416"] {
-        assert!(download["responses"][status].is_object(), "{status}: {download}");
+        assert!(
+            download["responses"][status].is_object(),
+            "{status}: {download}"
+        );
     }
     assert!(doc["paths"]["/api/realtime/events"]["get"].is_object());
     assert!(doc["paths"]["/api/jobs/{id}"]["get"].is_object());

@@ -41,14 +41,21 @@ async fn spawn(db: &TestDb, storage: &std::path::Path, extra: &[(&str, &str)]) -
 }
 
 /// The process's resident set size, from `/proc/PID/status` (Linux).
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+fn try_rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmRSS line");
-    kib * 1024
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    try_rss_bytes(pid).expect("VmRSS in /proc/PID/status")
 }
 
 /// Samples the RSS of `pid` every 20 ms until dropped; `peak()` is the highest seen.
@@ -64,14 +71,8 @@ impl RssSampler {
         let (p, s) = (peak.clone(), stop.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                    if let Some(kib) = status
-                        .lines()
-                        .find_map(|l| l.strip_prefix("VmRSS:"))
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                    {
-                        p.fetch_max(kib * 1024, Ordering::Relaxed);
-                    }
+                if let Some(rss) = try_rss_bytes(pid) {
+                    p.fetch_max(rss, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -183,9 +184,14 @@ async fn a_job_whose_worker_was_killed_completes_once_on_the_next_start() {
     let second = spawn(&db, storage.path(), &fast).await;
     let ann = second.client().with_bearer(ann.bearer().unwrap());
     let status = job_reaches(&ann, &job, "done", Duration::from_secs(30)).await;
-    assert_eq!(status["attempts"], 2, "the killed run and the one that finished: {status}");
+    assert_eq!(
+        status["attempts"], 2,
+        "the killed run and the one that finished: {status}"
+    );
     let resp = ann
-        .get(&format!("/api/notes/{note}/attachments/{attachment}/thumbnail"))
+        .get(&format!(
+            "/api/notes/{note}/attachments/{attachment}/thumbnail"
+        ))
         .send()
         .await
         .unwrap();
@@ -202,9 +208,7 @@ async fn a_job_whose_worker_was_killed_completes_once_on_the_next_start() {
         )
         .await
         .unwrap();
-    let ready = format!("{entries:?}")
-        .matches("thumbnail.ready")
-        .count();
+    let ready = format!("{entries:?}").matches("thumbnail.ready").count();
     assert_eq!(ready, 1, "{entries:?}");
 }
 
@@ -274,12 +278,16 @@ async fn a_client_that_stops_reading_is_dropped_and_memory_stays_flat() {
         publish(2000).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    eventually("the slow client is dropped", Duration::from_secs(20), || async {
-        server
-            .logs()
-            .contains("realtime client too slow; connection closed")
-            .then_some(())
-    })
+    eventually(
+        "the slow client is dropped",
+        Duration::from_secs(20),
+        || async {
+            server
+                .logs()
+                .contains("realtime client too slow; connection closed")
+                .then_some(())
+        },
+    )
     .await;
     for _ in 0..5 {
         publish(2000).await;
@@ -292,6 +300,10 @@ async fn a_client_that_stops_reading_is_dropped_and_memory_stays_flat() {
         before / MIB,
         growth as f64 / MIB as f64
     );
-    assert!(growth < 20 * MIB, "RSS grew by {:.1} MiB", growth as f64 / MIB as f64);
+    assert!(
+        growth < 20 * MIB,
+        "RSS grew by {:.1} MiB",
+        growth as f64 / MIB as f64
+    );
     drop(stream);
 }
