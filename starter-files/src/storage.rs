@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, future::BoxFuture, stream::BoxStream};
 use object_store::{
     GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart, aws::AmazonS3Builder,
-    local::LocalFileSystem, path::Path, signer::Signer,
+    chunked::ChunkedStore, local::LocalFileSystem, path::Path, signer::Signer,
 };
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -25,6 +25,8 @@ use crate::settings::{Backend, StorageSettings};
 /// Size of the parts of a multipart upload: S3's minimum part size, so that at most a few
 /// parts are in memory at once.
 const PART_SIZE: usize = 5 * 1024 * 1024;
+/// How much of a local file one read of a download takes (memory per download in flight).
+const LOCAL_READ_CHUNK: usize = 256 * 1024;
 /// Parts uploaded concurrently; the producer waits beyond that (bounded memory).
 const PART_CONCURRENCY: usize = 2;
 /// Bytes given to `infer` to recognise the type; covers every signature it knows.
@@ -222,6 +224,10 @@ impl Storage {
             .with_context(|| format!("cannot use storage.root `{}`", root.display()))?
             // Removes the empty directories a delete leaves behind.
             .with_automatic_cleanup(true);
+        // `LocalFileSystem` streams a file in 8 KiB reads, each a trip to the blocking
+        // pool; object_store's `ChunkedStore` reads LOCAL_READ_CHUNK at a time instead
+        // (see BENCHMARKS.md, file downloads).
+        let store = ChunkedStore::new(Arc::new(store), LOCAL_READ_CHUNK);
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Arc::new(store),
