@@ -256,48 +256,44 @@ async fn beyond_the_hashing_queue_logins_get_a_fast_503() {
     .await;
     let address = email("queue");
     register(&server, &address, PASSWORD).await;
-    // One login alone: the time of a hash.
-    let started = Instant::now();
-    unauthorized(
-        login_resp(&server, &address, "wrong-password").await,
-        "invalid_credentials",
-    )
-    .await;
-    let one_hash = started.elapsed();
 
+    // Twelve at once. Compared with each other, not with a clock: on a loaded machine every
+    // duration stretches, but a refused login still answers before any hash has finished.
     let (srv, addr) = (&server, &address);
     let attempts = (0..12).map(|i| async move {
-        let started = Instant::now();
         let target = if i % 2 == 0 {
             addr.clone()
         } else {
             email("queue-unknown")
         };
         let resp = login_resp(srv, &target, "wrong-password").await;
-        (resp, started.elapsed())
+        (resp, Instant::now())
     });
     let results = futures_util::future::join_all(attempts).await;
     let mut busy = Vec::new();
-    for (resp, took) in results {
+    let mut hashed = Vec::new();
+    for (resp, finished) in results {
         match resp.status().as_u16() {
             401 => {
                 unauthorized(resp, "invalid_credentials").await;
+                hashed.push(finished);
             }
             503 => {
                 assert_eq!(retry_after(&resp), 1);
                 assert_problem(resp, 503, "hashing_busy").await;
-                busy.push(took);
+                busy.push(finished);
             }
             other => panic!("status {other}: {}", resp.text().await.unwrap()),
         }
     }
     // 1 hashing + 1 queued of 12 at once: most are refused, without waiting for a hash.
     assert!(busy.len() >= 8, "only {} of 12 got 503", busy.len());
-    busy.sort();
-    let median = busy[busy.len() / 2];
+    let first_hash_done = *hashed.iter().min().expect("the hashing login answered 401");
+    let refused_later = busy.iter().filter(|t| **t > first_hash_done).count();
     assert!(
-        median < one_hash,
-        "503s took {busy:?}; one hash takes {one_hash:?}"
+        refused_later * 2 < busy.len(),
+        "{refused_later} of {} refusals came after the first hash finished",
+        busy.len()
     );
     // Once the queue drains, logins work again.
     login(&server, &address, PASSWORD).await;
