@@ -4,7 +4,9 @@
 //! 1. built-in defaults (`Default` of your settings type),
 //! 2. `config/default.toml`,
 //! 3. `config/{profile}.toml`,
-//! 4. environment variables `APP_<SECTION>__<KEY>` (e.g. `APP_SERVER__PORT=9000`).
+//! 4. environment variables `APP_<SECTION>__<KEY>` (e.g. `APP_SERVER__PORT=9000`), and
+//!    `APP_<SECTION>__<KEY>_FILE` naming a file whose content is the value (Docker secrets:
+//!    `APP_AUTH__JWT_SECRET_FILE=/run/secrets/jwt_secret`; see [`EnvFiles`]).
 //!
 //! The profile comes from `APP_PROFILE` (`dev` when unset); the folder from `APP_CONFIG_DIR`
 //! (`config` when unset). Missing files are fine: defaults and env alone are a valid config.
@@ -48,8 +50,9 @@
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use figment::{
-    Figment,
+    Figment, Metadata, Provider,
     providers::{Env, Format, Serialized, Toml},
+    value::{Dict, Map},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -60,6 +63,8 @@ pub const PROFILE_ENV: &str = "APP_PROFILE";
 pub const CONFIG_DIR_ENV: &str = "APP_CONFIG_DIR";
 /// Prefix of every environment variable read as configuration.
 pub const ENV_PREFIX: &str = "APP_";
+/// Suffix of an environment variable that names a file holding the value ([`EnvFiles`]).
+pub const FILE_SUFFIX: &str = "_FILE";
 /// Secrets shorter than this are refused in stage and prod.
 pub const MIN_SECRET_LEN: usize = 32;
 
@@ -330,9 +335,67 @@ pub fn figment(profile: Profile) -> Figment {
         .merge(
             Env::prefixed(ENV_PREFIX)
                 .ignore(&["PROFILE", "CONFIG_DIR"])
+                .filter(|key| !is_file_reference(key.as_str()))
                 .split("__"),
         )
+        .merge(EnvFiles)
         .merge(Serialized::default("profile", profile))
+}
+
+/// `<SECTION>__<KEY>_FILE` (the name after `APP_`, any case): a value read from a file.
+fn is_file_reference(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.len() > FILE_SUFFIX.len() && upper.ends_with(FILE_SUFFIX) && upper.contains("__")
+}
+
+/// The figment layer of `APP_<SECTION>__<KEY>_FILE=/path` variables: `section.key` gets the
+/// file's content with trailing newlines trimmed, parsed as the plain env var would be.
+///
+/// This is how Docker (and Kubernetes) secrets reach the settings without putting them in
+/// the environment. A file that cannot be read is an error naming the variable and the path;
+/// setting both `APP_X__Y` and `APP_X__Y_FILE` is an error too, since neither can win
+/// obviously. Figment has no such provider, so it is written here (about 40 lines).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvFiles;
+
+impl Provider for EnvFiles {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("`{ENV_PREFIX}…{FILE_SUFFIX}` file(s)"))
+    }
+
+    fn data(&self) -> Result<Map<figment::Profile, Dict>, figment::Error> {
+        // A figment of one keyed layer per file nests and merges the keys as `Env` does.
+        let mut layers = Figment::new();
+        for (name, path) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            let Some(rest) = strip_prefix_ignore_case(name, ENV_PREFIX) else {
+                continue;
+            };
+            if !is_file_reference(rest) {
+                continue;
+            }
+            let plain = &name[..name.len() - FILE_SUFFIX.len()];
+            if std::env::var_os(plain).is_some() {
+                return Err(format!("both {plain} and {name} are set; keep one").into());
+            }
+            let content = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{name}: cannot read `{}`: {e}", path.to_string_lossy()))?;
+            let key = rest[..rest.len() - FILE_SUFFIX.len()]
+                .to_ascii_lowercase()
+                .replace("__", ".");
+            let Ok(value) = content
+                .trim_end_matches(['\n', '\r'])
+                .parse::<figment::value::Value>();
+            layers = layers.merge(Serialized::default(&key, value));
+        }
+        layers.data()
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Loads settings from all layers for the profile in `APP_PROFILE`, then runs their checks.
@@ -517,6 +580,53 @@ mod tests {
             jail.set_env("APP_SERVER__PROT", "9000");
             let err = load::<AppSettings>().unwrap_err().to_string();
             assert!(err.contains("prot"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_file_variable_sets_the_key_to_the_trimmed_file_content() {
+        Jail::expect_with(|jail| {
+            jail.create_file("jwt", &format!("{}\n", "s".repeat(40)))?;
+            jail.create_file("port", "9123\r\n")?;
+            let dir = jail.directory().to_path_buf();
+            jail.set_env("APP_PROFILE", "prod");
+            jail.set_env("APP_EXTRA__SECRET_FILE", dir.join("jwt").display());
+            jail.set_env("APP_SERVER__PORT_FILE", dir.join("port").display());
+            let s: AppSettings = load().unwrap();
+            assert_eq!(s.extra.secret.expose_secret(), "s".repeat(40));
+            assert_eq!(
+                s.core.server.port, 9123,
+                "parsed as the plain variable would be"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unreadable_file_is_an_error_naming_the_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("APP_EXTRA__SECRET_FILE", "/nonexistent/secret");
+            let err = load::<AppSettings>().unwrap_err().to_string();
+            assert!(err.contains("APP_EXTRA__SECRET_FILE"), "{err}");
+            assert!(err.contains("/nonexistent/secret"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_variable_and_its_file_variable_together_are_an_error() {
+        Jail::expect_with(|jail| {
+            jail.create_file("items", "7")?;
+            let path = jail.directory().join("items");
+            jail.set_env("APP_EXTRA__ITEMS_FILE", path.display());
+            assert_eq!(load::<AppSettings>().unwrap().extra.items, 7);
+            jail.set_env("APP_EXTRA__ITEMS", "8");
+            let err = load::<AppSettings>().unwrap_err().to_string();
+            assert!(
+                err.contains("APP_EXTRA__ITEMS ") && err.contains("APP_EXTRA__ITEMS_FILE"),
+                "{err}"
+            );
             Ok(())
         });
     }
