@@ -190,7 +190,7 @@ deploy_up() {
     local http_port https_port upstreams="" mime=/etc/nginx/mime.types
     [ -f "$mime" ] || die "$mime not found (it comes with the nginx package)"
     for i in "${!INSTANCE_PORTS[@]}"; do
-        upstreams+="        server 127.0.0.1:${INSTANCE_PORTS[$i]} max_fails=1 fail_timeout=5s;"$'\n'
+        upstreams+="        server 127.0.0.1:${INSTANCE_PORTS[$i]} max_fails=1 fail_timeout=3s;"$'\n'
     done
     cp "$ROOT"/deploy/nginx/{tls,proxy,locations}.conf "$RUN/nginx/"
     for attempt in 1 2 3; do
