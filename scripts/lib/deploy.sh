@@ -154,8 +154,9 @@ deploy_restart_instance() {
 }
 
 deploy_up() {
-    [ -n "${APP_REDIS__URL:-}" ] && [ -n "${APP_MONGO__URL:-}" ] && [ -n "${APP_STORAGE__S3__ENDPOINT:-}" ] ||
+    if [ -z "${APP_REDIS__URL:-}" ] || [ -z "${APP_MONGO__URL:-}" ] || [ -z "${APP_STORAGE__S3__ENDPOINT:-}" ]; then
         die "run under scripts/with-services (Redis, the database and the S3 server)"
+    fi
     command -v nginx >/dev/null 2>&1 || command -v /usr/sbin/nginx >/dev/null 2>&1 ||
         die "nginx not found; install the Debian package nginx-light (or nginx)"
     command -v openssl >/dev/null 2>&1 || die "openssl not found"
