@@ -43,7 +43,12 @@ function openWebSocket(t) {
 // Resolves once the response headers are in, with a promise of the first `note.changed` event.
 async function openSse(t) {
   const abort = new AbortController();
-  const res = await fetch(`${base}/api/realtime/events?ticket=${t}`, { signal: abort.signal });
+  // A buffering proxy holds even the headers back: fail then, rather than hang.
+  const headersTimer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  const res = await fetch(`${base}/api/realtime/events?ticket=${t}`, { signal: abort.signal }).catch((e) => {
+    throw new Error(`SSE: no response headers within ${TIMEOUT_MS} ms (${e.name})`);
+  });
+  clearTimeout(headersTimer);
   const type = res.headers.get("content-type") || "";
   if (res.status !== 200 || !type.startsWith("text/event-stream")) {
     throw new Error(`SSE: ${res.status} ${type}`);
