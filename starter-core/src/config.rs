@@ -349,12 +349,13 @@ fn is_file_reference(name: &str) -> bool {
 }
 
 /// The figment layer of `APP_<SECTION>__<KEY>_FILE=/path` variables: `section.key` gets the
-/// file's content with trailing newlines trimmed, parsed as the plain env var would be.
+/// file's content with trailing newlines trimmed, parsed as the plain env var would be (so
+/// `9000` is a number and `[…]` a list, as with `APP_SERVER__PORT=9000`).
 ///
 /// This is how Docker (and Kubernetes) secrets reach the settings without putting them in
 /// the environment. A file that cannot be read is an error naming the variable and the path;
 /// setting both `APP_X__Y` and `APP_X__Y_FILE` is an error too, since neither can win
-/// obviously. Figment has no such provider, so it is written here (about 40 lines).
+/// obviously. Figment has no such provider, so it is written here.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EnvFiles;
 
