@@ -345,7 +345,10 @@ pub fn figment(profile: Profile) -> Figment {
 /// `<SECTION>__<KEY>_FILE` (the name after `APP_`, any case): a value read from a file.
 fn is_file_reference(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    upper.len() > FILE_SUFFIX.len() && upper.ends_with(FILE_SUFFIX) && upper.contains("__")
+    // `LOG__FILE` would be a key named `file`, not a file reference for the key `log.`.
+    upper
+        .strip_suffix(FILE_SUFFIX)
+        .is_some_and(|key| key.contains("__") && !key.ends_with('_'))
 }
 
 /// The figment layer of `APP_<SECTION>__<KEY>_FILE=/path` variables: `section.key` gets the
