@@ -392,3 +392,46 @@ where
         Poll::Ready(Ok(response))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(settings: &MetricsSettings, server_port: u16) -> String {
+        settings
+            .check(server_port)
+            .expect_err("a refusal")
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_refused() {
+        MetricsSettings::default().check(8080).unwrap();
+        let with = |change: fn(&mut MetricsSettings)| {
+            let mut settings = MetricsSettings::default();
+            change(&mut settings);
+            settings
+        };
+        for (settings, key) in [
+            (with(|s| s.path = "metrics".into()), "metrics.path"),
+            (with(|s| s.path = "/".into()), "metrics.path"),
+            (with(|s| s.buckets = Vec::new()), "metrics.buckets"),
+            (with(|s| s.buckets = vec![0.1, 0.05]), "metrics.buckets"),
+            (with(|s| s.buckets = vec![0.1, 0.1]), "metrics.buckets"),
+            (with(|s| s.buckets = vec![-1.0, 1.0]), "metrics.buckets"),
+            (with(|s| s.buckets = vec![f64::NAN]), "metrics.buckets"),
+            (with(|s| s.port = Some(8080)), "metrics.port"),
+        ] {
+            assert!(refusal(&settings, 8080).contains(key), "{settings:?}");
+        }
+        // Two OS-assigned ports do not clash.
+        with(|s| s.port = Some(0)).check(0).unwrap();
+        with(|s| s.port = Some(9100)).check(8080).unwrap();
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "OTHER");
+    }
+}
