@@ -95,3 +95,56 @@ async fn rejections_are_counted_per_limit() {
         "no help text"
     );
 }
+
+/// Failed logins to one account beyond `auth.rate_limit.login_account` are refused and
+/// counted as `limit="login_account"` (MongoDB stores on the dev database:
+/// `scripts/with-services cargo test -p starter-auth`).
+#[cfg(feature = "mongo")]
+#[tokio::test]
+async fn account_lockouts_are_counted() {
+    use secrecy::SecretString;
+    use starter_auth::{
+        AuthService, AuthSettings,
+        mongo::{MongoRefreshStore, MongoUserStore},
+    };
+    use starter_core::config::Profile;
+    use std::sync::Arc;
+
+    let handle = install(&MetricsSettings::default()).expect("no other recorder here");
+    let series = r#"rate_limit_rejections_total{limit="login_account"}"#;
+    let before = value(&handle, series);
+    let db = starter_mongo::testing::TestDb::new().await;
+    let mongo = starter_auth::mongo::register(db.mongo().clone());
+    let mut settings = AuthSettings {
+        argon2_memory_kib: 8192,
+        argon2_iterations: 1,
+        ..AuthSettings::default()
+    };
+    settings.rate_limit.login_account = Quota::new(2, 60);
+    let service = AuthService::new(
+        &settings,
+        Profile::Dev,
+        Arc::new(MongoUserStore::new(&mongo)),
+        Arc::new(MongoRefreshStore::new(&mongo)),
+    )
+    .unwrap();
+    let wrong = SecretString::from("not-the-password");
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let Err(err) = service.login("nobody@example.com", &wrong).await else {
+            panic!("logged in to an account that does not exist");
+        };
+        statuses.push(err.status());
+    }
+    let too_many = StatusCode::TOO_MANY_REQUESTS;
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            too_many,
+            too_many
+        ]
+    );
+    assert_eq!(value(&handle, series) - before, 2.0);
+}
