@@ -171,7 +171,8 @@ impl App {
     }
 
     /// Routes the router serves that the document lacks, and the other way round. Each
-    /// example and the generated service test that this is empty.
+    /// example and the generated service test that this is empty. The routes the app adds
+    /// besides the API (`/docs`, `/openapi.json`, `/metrics`) are not compared.
     pub fn undocumented_routes(&self) -> docs::RouteMismatch {
         let router = self.router.clone().merge(Health::default().router());
         docs::compare(&router, &self.openapi_document())

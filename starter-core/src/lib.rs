@@ -73,6 +73,8 @@ extern crate self as starter_core;
 /// Crates the kit builds on, re-exported so apps and the other kit crates agree on versions.
 pub mod reexports {
     pub use axum;
+    /// The facade the kit records its metrics through; record yours with it too.
+    pub use metrics;
     pub use secrecy;
     pub use utoipa;
     pub use utoipa_axum;

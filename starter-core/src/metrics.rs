@@ -113,9 +113,10 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn install(settings: &MetricsSettings) -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets(&settings.buckets)
-                .ok()?;
+            let Ok(builder) = PrometheusBuilder::new().set_buckets(&settings.buckets) else {
+                tracing::warn!("metrics.buckets is empty; no /metrics");
+                return None;
+            };
             match builder.install_recorder() {
                 Ok(handle) => {
                     describe();
@@ -235,8 +236,11 @@ pub struct MetricsLayer {
 struct Shared {
     in_flight: Gauge,
     /// route → (method, status) → handles.
-    handles: RwLock<HashMap<Arc<str>, HashMap<(&'static str, u16), (Counter, Histogram)>>>,
+    handles: RwLock<HashMap<Arc<str>, ByMethodStatus>>,
 }
+
+/// The request counter and latency histogram of each (method, status) of one route.
+type ByMethodStatus = HashMap<(&'static str, u16), (Counter, Histogram)>;
 
 impl MetricsLayer {
     /// A layer recording into the global recorder (install it first: [`install`]).
