@@ -264,11 +264,11 @@ impl FailureLimiter {
 pub type RateLimitLayer = GovernorLayer<ClientIp, NoOpMiddleware, Body>;
 
 /// A layer that allows `quota` per client IP; over it, 429 problem+json with
-/// `Retry-After`.
+/// `Retry-After`, counted in `rate_limit_rejections_total{limit}` ([`record_rejection`]).
 ///
 /// Needs the peer address (`ConnectInfo<SocketAddr>`), which `App::run`/`App::serve`
 /// provide. A background task drops idle keys every minute; it ends with the layer.
-pub fn layer(quota: Quota, client_ip: ClientIp) -> RateLimitLayer {
+pub fn layer(limit: &'static str, quota: Quota, client_ip: ClientIp) -> RateLimitLayer {
     let config = GovernorConfigBuilder::default()
         .key_extractor(client_ip)
         .period(quota.replenish_secs)
@@ -277,14 +277,30 @@ pub fn layer(quota: Quota, client_ip: ClientIp) -> RateLimitLayer {
         .expect("quota checked at config load: burst and period above 0");
     let config = Arc::new(config);
     spawn_cleanup(Arc::downgrade(&config));
-    GovernorLayer::new(config).error_handler(problem)
+    GovernorLayer::new(config).error_handler(move |error| problem(limit, error))
 }
 
-fn problem(error: GovernorError) -> Response<Body> {
+/// Counts one refusal of the `limit` quota (`login`, `register`, `refresh`,
+/// `login_account`) in the `rate_limit_rejections_total{limit}` metric.
+pub fn record_rejection(limit: &'static str) {
+    static DESCRIBE: std::sync::Once = std::sync::Once::new();
+    DESCRIBE.call_once(|| {
+        metrics::describe_counter!(
+            REJECTIONS,
+            "Requests refused with 429 by a rate limit (login, register, refresh per client IP; login_account per account)."
+        );
+    });
+    metrics::counter!(REJECTIONS, "limit" => limit).increment(1);
+}
+
+const REJECTIONS: &str = "rate_limit_rejections_total";
+
+fn problem(limit: &'static str, error: GovernorError) -> Response<Body> {
     match error {
         // governor's wait time is rounded down to whole seconds; one more makes sure a
         // client that waits exactly `Retry-After` gets through.
         GovernorError::TooManyRequests { wait_time, .. } => {
+            record_rejection(limit);
             ApiError::too_many_requests(wait_time + 1).into_response()
         }
         GovernorError::UnableToExtractKey => ApiError::internal(anyhow::anyhow!(

@@ -209,9 +209,13 @@ pub fn router(service: AuthService) -> OpenApiRouter {
     let client_ip =
         ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(limits.ipv6_prefix);
     OpenApiRouter::with_openapi(AuthDoc::openapi())
-        .routes(routes!(register).layer(rate_limit::layer(limits.register, client_ip.clone())))
-        .routes(routes!(login).layer(rate_limit::layer(limits.login, client_ip.clone())))
-        .routes(routes!(refresh).layer(rate_limit::layer(limits.refresh, client_ip)))
+        .routes(routes!(register).layer(rate_limit::layer(
+            "register",
+            limits.register,
+            client_ip.clone(),
+        )))
+        .routes(routes!(login).layer(rate_limit::layer("login", limits.login, client_ip.clone())))
+        .routes(routes!(refresh).layer(rate_limit::layer("refresh", limits.refresh, client_ip)))
         .routes(routes!(logout))
         .routes(routes!(logout_all))
         .routes(routes!(me))

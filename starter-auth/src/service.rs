@@ -11,7 +11,7 @@ use starter_core::{ApiError, FieldError, config::Profile};
 use crate::{
     jwt::Jwt,
     password::{Busy, Passwords, Verified},
-    rate_limit::FailureLimiter,
+    rate_limit::{self, FailureLimiter},
     settings::AuthSettings,
     store::{
         Family, NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoredToken,
@@ -351,6 +351,7 @@ impl AuthService {
         }
         // Per account, from any address: the same 429 whether the account exists or not.
         if let Err(wait) = self.inner.failures.check(&email) {
+            rate_limit::record_rejection("login_account");
             return Err(ApiError::too_many_requests(wait.as_secs() + 1));
         }
         let user = self.inner.users.by_email(&email).await?;

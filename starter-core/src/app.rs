@@ -38,7 +38,7 @@ use crate::{
     docs::{self, OpenApiRouter},
     error::not_found_fallback,
     health::{Health, Probe},
-    layers,
+    layers, metrics,
 };
 
 /// Something with a lifespan: started before serving, stopped after, optionally probed.
@@ -84,10 +84,20 @@ pub struct App {
     versions: Vec<docs::DocVersion>,
     steps: Vec<Step>,
     probes: Vec<Arc<dyn Probe>>,
+    /// The Prometheus recorder's handle, when `metrics.enabled`.
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl App {
+    /// An app with no routes yet. With `metrics.enabled`, installs the process's metrics
+    /// recorder ([`metrics::install`]), so that what other crates record from now on is
+    /// served at `/metrics`.
     pub fn new(settings: &CoreSettings) -> Self {
+        let metrics = if settings.metrics.enabled {
+            metrics::install(&settings.metrics)
+        } else {
+            None
+        };
         Self {
             settings: settings.clone(),
             router: Router::new(),
@@ -102,6 +112,7 @@ impl App {
             versions: Vec::new(),
             steps: Vec::new(),
             probes: Vec::new(),
+            metrics,
         }
     }
 
@@ -160,7 +171,8 @@ impl App {
     }
 
     /// Routes the router serves that the document lacks, and the other way round. Each
-    /// example and the generated service test that this is empty.
+    /// example and the generated service test that this is empty. The routes the app adds
+    /// besides the API (`/docs`, `/openapi.json`, `/metrics`) are not compared.
     pub fn undocumented_routes(&self) -> docs::RouteMismatch {
         let router = self.router.clone().merge(Health::default().router());
         docs::compare(&router, &self.openapi_document())
@@ -268,6 +280,12 @@ impl App {
         if let Some(docs) = docs {
             router = router.merge(docs);
         }
+        if let Some(handle) = &self.metrics {
+            metrics::record_build_info(&self.openapi.info.version);
+            if self.settings.metrics.port.is_none() {
+                router = router.merge(metrics::router(&self.settings.metrics.path, handle.clone()));
+            }
+        }
         let router = router.fallback(not_found_fallback);
         let router = layers::stack(router, &self.settings, cut);
         let lifespan = Lifespan {
@@ -299,6 +317,24 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Metrics on their own port: bound before anything starts, as the main listener.
+        let metrics_server = match (&self.metrics, self.settings.metrics.port) {
+            (Some(handle), Some(port)) => {
+                let addr = SocketAddr::new(self.settings.server.host, port);
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on {addr} for metrics (set APP_METRICS__PORT)")
+                })?;
+                Some((
+                    listener,
+                    metrics::router(&self.settings.metrics.path, handle.clone()),
+                ))
+            }
+            _ => None,
+        };
+        let _upkeep = self
+            .metrics
+            .clone()
+            .map(|handle| AbortOnDrop(tokio::spawn(metrics::upkeep(handle))));
         let cut = CancellationToken::new();
         let (router, health, mut lifespan) = self.build(cut.clone());
         let local = listener.local_addr()?;
@@ -338,6 +374,22 @@ impl App {
         });
         let mut server = tokio::spawn(async move { server.await });
         tracing::info!(addr = %local, "listening on http://{local}");
+        let _metrics_server = metrics_server.map(|(listener, router)| {
+            let addr = listener.local_addr().ok();
+            tracing::info!(addr = ?addr, "serving metrics on their own port");
+            let mut stop = stop_tx.subscribe();
+            // Scrapes are short: it stops with the main server's signal, without a grace.
+            AbortOnDrop(tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!(error = %err, "metrics server failed");
+                }
+            }))
+        });
 
         tokio::select! {
             () = &mut shutdown => {}
@@ -373,6 +425,16 @@ impl App {
         lifespan.shutdown().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// A background task that ends with its owner (the metrics listener and upkeep of
+/// [`App::serve`]).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

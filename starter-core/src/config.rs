@@ -138,7 +138,8 @@ pub trait Settings: DeserializeOwned {
     fn check(&self, profile: Profile) -> Result<(), ConfigError>;
 }
 
-/// The sections every app has: `server`, `cors` and `log`, plus the active profile.
+/// The sections every app has: `server`, `cors`, `log`, `docs` and `metrics`, plus the
+/// active profile.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CoreSettings {
@@ -148,11 +149,13 @@ pub struct CoreSettings {
     pub cors: CorsSettings,
     pub log: LogSettings,
     pub docs: crate::docs::DocsSettings,
+    pub metrics: crate::metrics::MetricsSettings,
 }
 
 impl Settings for CoreSettings {
     fn check(&self, profile: Profile) -> Result<(), ConfigError> {
         self.cors.check(profile)?;
+        self.metrics.check(self.server.port)?;
         self.server.check()
     }
 }

@@ -7,6 +7,9 @@
 //!   here. An optional probe ([`Probe::required`] `false`, e.g. a cache) never makes it 503.
 //! - `/health`: the full report, `{"status": "ok"|"degraded", "checks": {...}}`, 200 or 503;
 //!   any probe down, optional or not, makes it `degraded`.
+//!
+//! Both `/health` and `/health/ready` record each probe's result as the gauge
+//! `health_check_up{check="mongo"}` (1 up, 0 down; see [`crate::metrics`]).
 
 use std::{
     collections::BTreeMap,
@@ -86,7 +89,8 @@ impl Health {
         self.started.load(Ordering::SeqCst)
     }
 
-    /// Runs every probe concurrently, each bounded by [`PROBE_TIMEOUT`].
+    /// Runs every probe concurrently, each bounded by [`PROBE_TIMEOUT`], and records each
+    /// result as the `health_check_up{check}` metric.
     pub async fn report(&self) -> HealthReport {
         let results = join_all(self.probes.iter().map(|probe| async move {
             let started = Instant::now();
@@ -97,6 +101,7 @@ impl Health {
                 Ok(Err(reason)) => Some(reason),
                 Err(_) => Some(format!("no answer within {PROBE_TIMEOUT:?}")),
             };
+            crate::metrics::record_probe(probe.name(), error.is_none());
             let report = CheckReport {
                 status: if error.is_none() { "up" } else { "down" },
                 latency_ms,

@@ -1,6 +1,8 @@
 //! The HTTP stack every app gets: tower-http's layers, composed once around the router.
 //!
 //! Outermost first:
+//! 0. request count, latency and in-flight metrics when `metrics.enabled`
+//!    ([`crate::metrics::MetricsLayer`]);
 //! 1. `Authorization`, `Cookie` and `Proxy-Authorization` marked sensitive
 //!    (`SetSensitiveRequestHeadersLayer`): they print as `Sensitive` in any `Debug` output;
 //! 2. `x-request-id` accepted from the client (when short and printable) or generated
@@ -108,6 +110,13 @@ pub fn stack(
     // The matched route (`/api/notes/{id}`) is only known inside the router.
     let router = router.layer(MapRequestLayer::new(record_route));
     ServiceBuilder::new()
+        // Outermost, so that every answer counts with its real status and time.
+        .option_layer(
+            settings
+                .metrics
+                .enabled
+                .then(crate::metrics::MetricsLayer::new),
+        )
         // hyper (through `axum::serve`) takes axum's `Body`.
         .layer(MapResponseBodyLayer::new(Body::new))
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -188,7 +197,11 @@ impl Predicate for Compressible {
 /// Records the matched route on the request span (the fallback records `<unmatched>`).
 fn record_route(request: Request) -> Request {
     let route = request.extensions().get::<MatchedPath>();
-    tracing::Span::current().record("route", route.map_or("<unmatched>", MatchedPath::as_str));
+    tracing::Span::current().record(
+        "route",
+        route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str),
+    );
+    crate::metrics::record_route(route);
     request
 }
 

@@ -15,6 +15,8 @@
 //! - [`conditional`]: JSON answers with an `ETag`, and `304` for `If-None-Match`;
 //! - [`docs`]: the OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and ReDoc at
 //!   `/redoc`, served offline; a check that every route is documented;
+//! - [`metrics`]: Prometheus metrics at `/metrics` (requests, latency, in-flight, health
+//!   probes, build info), on the main port or its own;
 //! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
 //!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
@@ -54,6 +56,7 @@ pub mod extract;
 pub mod health;
 pub mod layers;
 pub mod logging;
+pub mod metrics;
 pub mod pagination;
 pub mod pii;
 pub mod problem;
@@ -70,6 +73,8 @@ extern crate self as starter_core;
 /// Crates the kit builds on, re-exported so apps and the other kit crates agree on versions.
 pub mod reexports {
     pub use axum;
+    /// The facade the kit records its metrics through; record yours with it too.
+    pub use metrics;
     pub use secrecy;
     pub use utoipa;
     pub use utoipa_axum;

@@ -7,7 +7,7 @@ use std::{
     panic::AssertUnwindSafe,
     str::FromStr,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
@@ -364,6 +364,11 @@ impl<T: Job> JobQueue<T> {
             queue: self.name.clone(),
             conn: self.jobs.conn.clone(),
             workers_set: self.storage.get_config().workers_set(),
+            depth_keys: (
+                self.storage.get_config().active_jobs_list(),
+                self.storage.get_config().scheduled_jobs_set(),
+            ),
+            heartbeat: self.jobs.settings.heartbeat_interval,
             grace: self.jobs.settings.shutdown_grace,
             token,
             make,
@@ -398,6 +403,7 @@ impl<H> RunJob<H> {
         // Only `push` enqueues here, with ULID ids; anything else cannot have a status.
         let id: JobId = task_id.to_string().parse().map_err(|e| {
             tracing::error!(queue = &*self.queue, task = %task_id, "task without a job id; dead");
+            record_outcome(&self.queue, Outcome::Dead);
             AbortError::new(e)
         })?;
         let queue = &*self.queue;
@@ -409,11 +415,14 @@ impl<H> RunJob<H> {
                 attempt.current() as u32
             }
         };
+        let started = Instant::now();
         let outcome = AssertUnwindSafe((self.handler)(job, JobContext { id, attempt }))
             .catch_unwind()
             .await;
+        metrics::histogram!(JOB_DURATION, "queue" => queue.to_owned()).record(started.elapsed());
         let error = match outcome {
             Ok(Ok(())) => {
+                record_outcome(queue, Outcome::Done);
                 if let Err(err) = self.jobs.record(id, JobState::Done, &[]).await {
                     tracing::warn!(queue, job = %id, error = %format!("{err:#}"), "job status not updated");
                 }
@@ -433,6 +442,7 @@ impl<H> RunJob<H> {
         if let Err(err) = self.jobs.record(id, state, &[("last_error", &error)]).await {
             tracing::warn!(queue, job = %id, error = %format!("{err:#}"), "job status not updated");
         }
+        record_outcome(queue, if dead { Outcome::Dead } else { Outcome::Retry });
         if dead {
             tracing::error!(queue, job = %id, attempt, error, "job failed for the last time; dead");
             // Abort: no retry here, and apalis-redis files it in the queue's dead set.
@@ -440,6 +450,78 @@ impl<H> RunJob<H> {
         } else {
             tracing::warn!(queue, job = %id, attempt, max, error, "job failed; will retry");
             Err(error.into())
+        }
+    }
+}
+
+const JOBS_TOTAL: &str = "jobs_total";
+const JOB_DURATION: &str = "job_duration_seconds";
+const QUEUE_DEPTH: &str = "jobs_queue_depth";
+
+/// Help text of the jobs' metrics, given once the app has installed its recorder (workers
+/// start after that).
+fn describe_metrics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        metrics::describe_counter!(
+            JOBS_TOTAL,
+            "Job runs by queue and outcome: done, retry (failed, will run again) or dead (failed for the last time)."
+        );
+        metrics::describe_histogram!(
+            JOB_DURATION,
+            metrics::Unit::Seconds,
+            "Time a job's handler ran, by queue, whatever its outcome."
+        );
+        metrics::describe_gauge!(
+            QUEUE_DEPTH,
+            "Jobs waiting in a queue (ready or scheduled), sampled by its workers every heartbeat interval."
+        );
+    });
+}
+
+/// How one run of a job ended, the `outcome` label of `jobs_total`.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Done,
+    Retry,
+    Dead,
+}
+
+fn record_outcome(queue: &str, outcome: Outcome) {
+    let outcome = match outcome {
+        Outcome::Done => "done",
+        Outcome::Retry => "retry",
+        Outcome::Dead => "dead",
+    };
+    metrics::counter!(JOBS_TOTAL, "queue" => queue.to_owned(), "outcome" => outcome).increment(1);
+}
+
+/// Samples the number of jobs waiting in `queue` (its ready list and its scheduled set)
+/// into `jobs_queue_depth{queue}` every `every`, until `stop`.
+async fn sample_depth(
+    conn: ConnectionManager,
+    queue: String,
+    keys: (String, String),
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let depth = metrics::gauge!(QUEUE_DEPTH, "queue" => queue);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        let sampled: Result<(u64, u64), _> = redis::pipe()
+            .cmd("LLEN")
+            .arg(&keys.0)
+            .cmd("ZCARD")
+            .arg(&keys.1)
+            .query_async(&mut conn.clone())
+            .await;
+        // Redis down: the worker's own errors say so; the last sample stays.
+        if let Ok((ready, scheduled)) = sampled {
+            depth.set((ready + scheduled) as f64);
         }
     }
 }
@@ -461,11 +543,18 @@ const RESTART_DELAYS: (Duration, Duration) = (Duration::from_millis(500), Durati
 ///
 /// While it runs it heartbeats every `jobs.heartbeat_interval`, which also re-enqueues the
 /// jobs of workers silent for `jobs.orphan_timeout` (crashed, `kill -9`ed).
+///
+/// Metrics (through the `metrics` facade; served by the app's `/metrics`):
+/// `jobs_total{queue, outcome="done"|"retry"|"dead"}`, `job_duration_seconds{queue}` and
+/// `jobs_queue_depth{queue}`, sampled every heartbeat interval.
 pub struct JobWorker {
     name: String,
     queue: String,
     conn: ConnectionManager,
     workers_set: String,
+    /// The queue's ready list and scheduled set, whose sizes make `jobs_queue_depth`.
+    depth_keys: (String, String),
+    heartbeat: Duration,
     grace: Duration,
     token: CancellationToken,
     make: MakeWorker,
@@ -486,6 +575,14 @@ impl JobWorker {
         if !matches!(*task, WorkerTask::Idle) {
             anyhow::bail!("job worker `{}` already started", self.name);
         }
+        describe_metrics();
+        tokio::spawn(sample_depth(
+            self.conn.clone(),
+            self.queue.clone(),
+            self.depth_keys.clone(),
+            self.heartbeat,
+            self.token.clone(),
+        ));
         let (make, token) = (self.make.clone(), self.token.clone());
         let (queue, name) = (self.queue.clone(), self.name.clone());
         let conn = self.conn.clone();

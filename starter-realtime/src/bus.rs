@@ -351,19 +351,48 @@ impl EventBus {
         self.inner.stop.clone()
     }
 
-    /// Counts a connection in [`live_connections`](Self::live_connections) until dropped.
-    pub(crate) fn connection_guard(&self) -> ConnectionGuard {
+    /// Counts a connection in [`live_connections`](Self::live_connections) and in the
+    /// `realtime_connections{transport}` metric until dropped.
+    pub(crate) fn connection_guard(&self, transport: Transport) -> ConnectionGuard {
+        static DESCRIBE: std::sync::Once = std::sync::Once::new();
+        DESCRIBE.call_once(|| {
+            metrics::describe_gauge!(
+                CONNECTIONS,
+                "Open realtime connections of this instance, by transport (sse or ws)."
+            );
+        });
         self.inner.live.fetch_add(1, Ordering::Relaxed);
-        ConnectionGuard(self.inner.clone())
+        let gauge = metrics::gauge!(CONNECTIONS, "transport" => transport.as_str());
+        gauge.increment(1.0);
+        ConnectionGuard(self.inner.clone(), gauge)
     }
 }
 
-/// Decrements the live connection gauge when dropped.
-pub(crate) struct ConnectionGuard(Arc<Inner>);
+const CONNECTIONS: &str = "realtime_connections";
+
+/// How a client receives its events: the `transport` label of `realtime_connections`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Transport {
+    Sse,
+    WebSocket,
+}
+
+impl Transport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::WebSocket => "ws",
+        }
+    }
+}
+
+/// Decrements the live connection gauges when dropped.
+pub(crate) struct ConnectionGuard(Arc<Inner>, metrics::Gauge);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::Relaxed);
+        self.1.decrement(1.0);
     }
 }
 

@@ -23,7 +23,7 @@ use tokio::{
 };
 
 use crate::{
-    bus::{EventBus, SubscriptionError},
+    bus::{EventBus, SubscriptionError, Transport},
     event::{Event, StreamId, cmp_ids},
     tickets::{TicketUser, Tickets},
 };
@@ -95,12 +95,13 @@ fn spawn_feed(
     bus: &EventBus,
     user_id: String,
     resume: Option<StreamId>,
+    transport: Transport,
 ) -> (mpsc::Receiver<Arc<Event>>, JoinHandle<End>) {
     let settings = bus.settings();
     let (tx, rx) = mpsc::channel(settings.connection_queue);
     let timeout = settings.slow_client_timeout;
     let mut live = bus.subscribe(&user_id);
-    let guard = bus.connection_guard();
+    let guard = bus.connection_guard(transport);
     let bus = bus.clone();
     let task = tokio::spawn(async move {
         let _guard = guard;
@@ -196,7 +197,7 @@ impl EventBus {
         user_id: &str,
         resume: Option<StreamId>,
     ) -> Sse<impl Stream<Item = Result<sse::Event, Evicted>> + Send + 'static> {
-        let (rx, task) = spawn_feed(self, user_id.to_owned(), resume);
+        let (rx, task) = spawn_feed(self, user_id.to_owned(), resume, Transport::Sse);
         let events = futures_util::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
             if let Some(event) = rx.recv().await {
                 let frame = sse::Event::default()
@@ -232,7 +233,7 @@ impl EventBus {
         let bus = self.clone();
         let user_id = user_id.to_owned();
         upgrade.on_upgrade(move |socket| async move {
-            let (rx, task) = spawn_feed(&bus, user_id, resume);
+            let (rx, task) = spawn_feed(&bus, user_id, resume, Transport::WebSocket);
             run_socket(
                 socket,
                 rx,

@@ -22,7 +22,9 @@
 //!   `broadcast_capacity` events behind, or whose events wait `slow_client_timeout` to be
 //!   written, is closed. The socket of an SSE client that stopped reading is closed by
 //!   the server itself: `App` closes a connection whose writes stay blocked for
-//!   `server.send_timeout` (`starter_core::app::SendTimeoutListener`).
+//!   `server.send_timeout` (`starter_core::app::SendTimeoutListener`);
+//! - the gauge `realtime_connections{transport="sse"|"ws"}` (open connections of this
+//!   instance), recorded through the `metrics` facade and served by the app's `/metrics`.
 //!
 //! ```no_run
 //! use axum::{Json, Router, extract::State, routing::post};
