@@ -212,8 +212,7 @@ async fn list(
     // debug logs.
     let query = serde_json::to_vec(&(&page.limit, &page.skip, &page.cursor, &filter))
         .map_err(ApiError::internal)?;
-    let digest = Sha256::digest(query);
-    let key = format!("{}list:{}", prefix(&user), hex(&digest[..12]));
+    let key = format!("{}list:{:x}", prefix(&user), Sha256::digest(query));
     let tagged = s
         .cache
         .get_or_load(&key, CACHE_TTL, || async {
@@ -303,8 +302,4 @@ async fn remove(
     crate::attachments::remove_all_in_background(&s, id);
     changed(&s, &user, id, "deleted").await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

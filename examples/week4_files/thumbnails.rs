@@ -149,22 +149,14 @@ pub fn router() -> starter::docs::OpenApiRouter<crate::app::AppState> {
 }
 
 /// A job's status: `queued`, `running`, `retrying`, `done` or `dead` (after
-/// `jobs.max_attempts` failed runs).
+/// `jobs.max_attempts` failed runs). starter-jobs' own handler, behind a login.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = String, Path, description = "The job's id (a ULID)")),
     responses((status = 200, body = starter_jobs::JobStatus), (status = 404, description = "No such job")))]
 async fn job_status(
     axum::extract::State(s): axum::extract::State<crate::app::AppState>,
     _user: starter::auth::AuthUser,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<starter::extract::Json<starter_jobs::JobStatus>, starter::ApiError> {
-    use starter::ApiError;
-    let id: starter_jobs::JobId = id.parse().map_err(|_| {
-        ApiError::invalid_field("id", "job_id", "not a job id (a 26-character ULID)")
-    })?;
-    match s.jobs.status(id).await {
-        Ok(Some(status)) => Ok(starter::extract::Json(status)),
-        Ok(None) => Err(ApiError::not_found(format!("no job {id}"))),
-        Err(err) => Err(ApiError::unavailable("job statuses are unavailable").with_source(err)),
-    }
+    id: axum::extract::Path<String>,
+) -> Result<axum::Json<starter_jobs::JobStatus>, starter::ApiError> {
+    starter_jobs::http::job_status(axum::extract::State(s.jobs), id).await
 }

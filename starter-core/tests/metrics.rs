@@ -2,63 +2,19 @@
 //! reqwest, then `/metrics` read back. The recorder is global to this test binary, so the
 //! tests run one at a time and compare counters before and after their own requests.
 
-use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
+mod common;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use axum::{Router, extract::Path, http::StatusCode, routing::get};
 use futures_util::future::BoxFuture;
 use starter_core::{App, config::CoreSettings, health::Probe};
-use tokio::{
-    net::TcpListener,
-    sync::{Mutex, Notify, oneshot},
-    task::JoinHandle,
-};
+use tokio::sync::{Mutex, Notify};
 
-/// Upper bound of any single wait in these tests.
-const BOUND: Duration = Duration::from_secs(10);
+use crate::common::{Running, bounded};
 
 /// The tests share the process's recorder (and its in-flight gauge): one at a time.
 static SERIAL: Mutex<()> = Mutex::const_new(());
-
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: nothing within {BOUND:?}"))
-}
-
-/// An app serving on a free port until dropped or stopped.
-struct Running {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start(app: App) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.serve(listener, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            base: format!("http://{addr}"),
-            stop: Some(stop),
-            handle,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        bounded("serve to return", &mut self.handle)
-            .await
-            .expect("serve did not panic")
-            .expect("serve succeeded");
-    }
-}
 
 async fn send(method: reqwest::Method, url: &str) -> StatusCode {
     let response = bounded(url, reqwest::Client::new().request(method, url).send())
@@ -252,7 +208,7 @@ async fn request_counter_matches_the_requests_sent() {
     assert!(after.text.contains(
         r#"http_request_duration_seconds_bucket{method="GET",route="/m/items/{id}",status="200",le="0.005"}"#
     ));
-    app.stop().await;
+    app.stop().await.expect("serve succeeded");
 }
 
 /// A request still running is in flight; so is one whose client went away, until its
@@ -284,7 +240,7 @@ async fn in_flight_counts_running_requests() {
     assert_eq!(bounded("the request", waiting).await.unwrap(), 200);
     let after = Scrape::from(&app.url("/metrics")).await;
     assert_eq!(after.value("http_requests_in_flight"), 1.0);
-    app.stop().await;
+    app.stop().await.expect("serve succeeded");
 }
 
 /// With `metrics.port`, `/metrics` is served there (in-flight 0: the scrape does not go
@@ -323,7 +279,7 @@ async fn separate_port_serves_metrics_only_there() {
     assert_eq!(delta(&requests("GET", "/m/items/{id}", 200)), 1.0);
     assert_eq!(after.value("http_requests_in_flight"), 0.0);
     assert!(!after.text.contains("/internal/metrics\""));
-    app.stop().await;
+    app.stop().await.expect("serve succeeded");
 
     // The metrics listener stops with the app.
     assert!(reqwest::get(&metrics_url).await.is_err());
@@ -337,5 +293,5 @@ async fn disabled_metrics_serve_nothing() {
     settings.metrics.enabled = false;
     let app = Running::start(App::new(&settings).merge(items())).await;
     assert_eq!(fetch(&app.url("/metrics")).await, 404);
-    app.stop().await;
+    app.stop().await.expect("serve succeeded");
 }

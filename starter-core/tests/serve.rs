@@ -3,70 +3,13 @@
 
 mod common;
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use axum::{Router, http::StatusCode, routing::get};
 use common::*;
 use serde_json::json;
 use starter_core::{App, config::CoreSettings};
-use tokio::{
-    net::TcpListener,
-    sync::{mpsc, oneshot},
-    task::JoinHandle,
-};
-
-/// Upper bound of any single wait in these tests.
-const BOUND: Duration = Duration::from_secs(10);
-
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: nothing within {BOUND:?}"))
-}
-
-/// An app serving on a free port until `stop` (or `trigger`) is called.
-struct Running {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start(app: App) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.serve(listener, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            base: format!("http://{addr}"),
-            stop: Some(stop),
-            handle,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Fires the shutdown future without waiting.
-    fn trigger(&mut self) {
-        let _ = self.stop.take().expect("triggered once").send(());
-    }
-
-    /// What `serve` returned.
-    async fn finished(self) -> anyhow::Result<()> {
-        bounded("serve to return", self.handle)
-            .await
-            .expect("serve did not panic")
-    }
-
-    async fn stop(mut self) -> anyhow::Result<()> {
-        self.trigger();
-        self.finished().await
-    }
-}
+use tokio::sync::mpsc;
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()

@@ -119,6 +119,16 @@ pub async fn upload(
         .expect("the upload request")
 }
 
+/// `GET /api/notes/{note}/attachments`, which must answer 200.
+pub async fn listed(client: &TestClient, note: &str) -> Value {
+    let resp = client
+        .get(&format!("/api/notes/{note}/attachments"))
+        .send()
+        .await
+        .expect("the list request");
+    json_ok(resp, StatusCode::OK).await
+}
+
 /// A PNG image of `width` x `height` (a gradient, so it does not compress to nothing).
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {

@@ -57,14 +57,7 @@ async fn an_image_gets_a_thumbnail_and_its_job_is_done() {
     let thumb = image::load_from_memory(&resp.bytes().await.unwrap()).expect("a PNG");
     assert_eq!((thumb.width(), thumb.height()), (256, 192));
 
-    let listed = json_ok(
-        ann.get(&format!("/api/notes/{note}/attachments"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = listed(&ann, &note).await;
     assert_eq!(listed[0]["thumbnail"], true);
 }
 

@@ -17,10 +17,6 @@ fn exe_bytes() -> Vec<u8> {
     exe
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod local {
@@ -73,18 +69,11 @@ async fn upload_then_download_byte_for_byte(store: Store) {
         "{created}"
     );
     assert_eq!(created["size"], content.len());
-    assert_eq!(created["sha256"], hex(&Sha256::digest(&content)));
+    assert_eq!(created["sha256"], format!("{:x}", Sha256::digest(&content)));
     assert_eq!(created["thumbnail_job"], Value::Null, "not an image");
     let id = created["id"].as_str().unwrap();
 
-    let listed = json_ok(
-        ann.get(&format!("/api/notes/{note}/attachments"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = listed(&ann, &note).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["id"], id);
 
@@ -144,14 +133,7 @@ async fn an_exe_named_photo_png_is_415(store: Store) {
     let problem = assert_problem(resp, 415, "unsupported_media_type").await;
     let detail = problem.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("portable-executable"), "{}", problem.body);
-    let listed = json_ok(
-        ann.get(&format!("/api/notes/{note}/attachments"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = listed(&ann, &note).await;
     assert_eq!(listed, json!([]));
     if let Some(root) = store.root() {
         assert_eq!(files_under(&root), Vec::<String>::new());
@@ -184,14 +166,7 @@ async fn a_path_in_the_file_name_is_harmless(store: Store) {
         assert!(!disposition.contains(".."), "{disposition}");
         assert!(!disposition.contains('/'), "{disposition}");
     }
-    let listed = json_ok(
-        ann.get(&format!("/api/notes/{note}/attachments"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = listed(&ann, &note).await;
     assert_eq!(listed[0]["filename"], "passwd");
     if let (Store::Local(dir), Some(root)) = (&store, store.root()) {
         // Everything written is under the root, under server-made names.
@@ -242,14 +217,7 @@ async fn over_the_limit_is_413_and_nothing_is_kept(store: Store) {
     // At the limit: fine.
     let resp = upload(&ann, &note, "fits.txt", "text/plain", text_bytes(64 * 1024)).await;
     json_ok(resp, StatusCode::CREATED).await;
-    let listed = json_ok(
-        ann.get(&format!("/api/notes/{note}/attachments"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = listed(&ann, &note).await;
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     if let Some(root) = store.root() {
         assert_eq!(files_under(&root).len(), 1);

@@ -396,3 +396,62 @@ impl Probe for FixedProbe {
         })
     }
 }
+
+// ---------------------------------------------------------------- a served app
+
+use std::future::Future;
+
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// Upper bound of any single wait in these tests.
+pub const BOUND: Duration = Duration::from_secs(10);
+
+pub async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {BOUND:?}"))
+}
+
+/// An app serving on a free port until `stop` (or `trigger`) is called.
+pub struct Running {
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn start(app: App) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            stop: Some(stop),
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Fires the shutdown future without waiting.
+    pub fn trigger(&mut self) {
+        let _ = self.stop.take().expect("triggered once").send(());
+    }
+
+    /// What `serve` returned.
+    pub async fn finished(self) -> anyhow::Result<()> {
+        bounded("serve to return", self.handle)
+            .await
+            .expect("serve did not panic")
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.trigger();
+        self.finished().await
+    }
+}
