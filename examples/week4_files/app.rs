@@ -1,13 +1,13 @@
 //! The week 4 service, from settings to a ready-to-run [`App`]: `main` runs what [`build`]
 //! returns; the tests call it too and serve the result in-process.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use serde::Deserialize;
 use starter::{
     App,
-    auth::{AuthService, AuthSettings, Jwt},
+    auth::{AuthService, AuthSettings, Jwt, redis_limits::RedisLimits},
     config::{self, ConfigError, CoreSettings, Profile, invalid},
     docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings, Repository},
@@ -135,9 +135,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .register::<notes::Note>()
         .register::<Attachment>();
     let mongo = starter::auth::mongo::register(mongo);
-    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
-        .with_allowed_origins(&settings.core.cors.allowed_origins);
     let redis = Redis::new(&settings.redis)?;
+    // Behind a load balancer, a client's login quota must hold whichever instance answers.
+    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
+        .with_allowed_origins(&settings.core.cors.allowed_origins)
+        .with_shared_limits(Arc::new(
+            RedisLimits::new(redis.clone()).with_prefix(&settings.auth.rate_limit.key_prefix),
+        ));
     let storage = Storage::new(&settings.storage)?;
     let jobs = Jobs::new(&redis, &settings.jobs);
     let thumbnails = jobs.queue::<MakeThumbnail>("thumbnails");

@@ -27,7 +27,10 @@
 //!   a token in the URL; heartbeats; `Last-Event-ID`; slow clients dropped;
 //! - cache-aside in Redis for the notes list and reads, invalidated on write, with `ETag`
 //!   and 304 (`starter_core::conditional`); with Redis down the notes come from MongoDB and
-//!   `/health` says `degraded`; JSON is compressed, files are not.
+//!   `/health` says `degraded`; JSON is compressed, files are not;
+//! - rate limits counted in Redis (`AuthService::with_shared_limits`), so that a client's
+//!   login quota holds across instances behind a load balancer; with Redis down, each
+//!   instance counts on its own, with a warning.
 //!
 //! Run it (starts redis-server, a local S3 server and the dev database when their
 //! `APP_*` URLs are unset):

@@ -21,10 +21,12 @@
 //! - **Personal data**: emails are held as [`starter_core::pii::Email`], which logs and
 //!   `Debug` print masked (`a***@example.com`); JSON bodies and stored documents keep the
 //!   plain address.
-//! - **Rate limiting** of login/register/refresh per client IP (tower_governor; IPv6 per
-//!   /64), with `X-Forwarded-For` believed only from `auth.trusted_proxies`; failed logins
-//!   also per account (the same 429 whether it exists); a bounded queue for hashing slots
-//!   (503 `hashing_busy` beyond it).
+//! - **Rate limiting** of login/register/refresh per client IP (IPv6 per /64), with
+//!   `X-Forwarded-For` believed only from `auth.trusted_proxies`; failed logins also per
+//!   account (the same 429 whether it exists); a bounded queue for hashing slots (503
+//!   `hashing_busy` beyond it). Counted in process by default; with several instances,
+//!   [`AuthService::with_shared_limits`] counts them in Redis (feature `redis`,
+//!   [`redis_limits::RedisLimits`]), falling back to the process while Redis is down.
 //! - **Sessions** end `auth.session_max_age` (30 days) after their login, however often
 //!   they were refreshed.
 //! - **A mountable router** ([`router()`]) and, with feature `mongo`, the MongoDB stores.
@@ -54,6 +56,8 @@ pub mod jwt;
 pub mod mongo;
 pub mod password;
 pub mod rate_limit;
+#[cfg(feature = "redis")]
+pub mod redis_limits;
 pub mod router;
 pub mod service;
 pub mod settings;

@@ -1,4 +1,7 @@
-//! Rate limiting of the auth endpoints with tower_governor, keyed by client IP.
+//! Rate limiting of the auth endpoints, keyed by client IP, and of failed logins per
+//! account. Quotas are counted in a store shared by all instances ([`SharedLimits`]; Redis
+//! with the `redis` feature) when the app has one, with governor's in-process limiter as
+//! the fallback while that store does not answer ([`Limits`]).
 //!
 //! The client IP is the TCP peer, unless the peer is one of `auth.trusted_proxies`: only
 //! then is `X-Forwarded-For` read, right to left, skipping trusted hops, and the first
@@ -17,11 +20,14 @@
 
 use std::{
     collections::HashMap,
+    fmt,
     net::{IpAddr, Ipv6Addr, SocketAddr},
+    num::NonZeroU32,
     sync::{
         Arc, Mutex, Weak,
         atomic::{AtomicBool, Ordering},
     },
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -31,12 +37,13 @@ use axum::{
     http::{Request, Response},
     response::IntoResponse,
 };
-use governor::middleware::NoOpMiddleware;
+use futures_util::future::BoxFuture;
+use governor::{
+    DefaultKeyedRateLimiter, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
 use ipnet::IpNet;
 use starter_core::ApiError;
-use tower_governor::{
-    GovernorError, GovernorLayer, governor::GovernorConfigBuilder, key_extractor::KeyExtractor,
-};
 
 use crate::settings::Quota;
 
@@ -162,19 +169,6 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(IpAddr::V6)
 }
 
-impl KeyExtractor for ClientIp {
-    type Key = IpAddr;
-
-    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-            .ok_or(GovernorError::UnableToExtractKey)?;
-        Ok(self.key(self.resolve(peer, request.headers())))
-    }
-}
-
 /// Failed logins per account (the key is the normalised email, whether or not an account
 /// has it, so the answer tells nothing about existence): a token bucket per key that
 /// only failures drain. Checking does not drain it, so a client that stays under the
@@ -260,24 +254,220 @@ impl FailureLimiter {
     }
 }
 
-/// The tower layer type of one limited endpoint.
-pub type RateLimitLayer = GovernorLayer<ClientIp, NoOpMiddleware, Body>;
+/// What a quota check does to its key's bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// Takes one request's worth if the quota has it, else refuses (per-IP quotas).
+    Take,
+    /// Only looks whether one more is allowed (before a login attempt, per account).
+    Peek,
+    /// Takes one, even past the quota (a failed login: the bucket stays empty longer).
+    Drain,
+}
 
-/// A layer that allows `quota` per client IP; over it, 429 problem+json with
-/// `Retry-After`, counted in `rate_limit_rejections_total{limit}` ([`record_rejection`]).
+/// A quota store shared by every instance of the app, so that a client gets one quota
+/// whichever instance answers it. [`crate::redis_limits::RedisLimits`] (feature `redis`)
+/// is the kit's. Keys never hold an email: account quotas are keyed by a hash of it.
+pub trait SharedLimits: Send + Sync + 'static {
+    /// Applies `spend` to `key` under `quota` (GCRA: one request every
+    /// `quota.replenish_secs`, up to `quota.burst` at once). `Ok(None)`: allowed.
+    /// `Ok(Some(wait))`: refused until `wait` has passed. `Err`: the store could not be
+    /// asked; the caller falls back to its own process-local count.
+    fn spend<'a>(
+        &'a self,
+        key: &'a str,
+        quota: Quota,
+        spend: Spend,
+    ) -> BoxFuture<'a, anyhow::Result<Option<Duration>>>;
+}
+
+/// Where quotas are counted: in a [`SharedLimits`] store when there is one and it answers,
+/// otherwise in this process. Losing the shared store degrades to per-instance quotas,
+/// not to no quotas: each instance then allows the whole quota on its own, so a client
+/// may get up to one quota per instance until the store is back. The switch is logged
+/// once each way (`warn` when the store is lost, `info` when it answers again).
+#[derive(Clone, Default)]
+pub struct Limits {
+    shared: Option<Arc<dyn SharedLimits>>,
+    degraded: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limits")
+            .field("shared", &self.shared.is_some())
+            .field("degraded", &self.degraded.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Limits {
+    /// Counts in this process only.
+    pub fn local() -> Self {
+        Self::default()
+    }
+
+    /// Counts in `store`, falling back to this process while it does not answer.
+    pub fn shared(store: Arc<dyn SharedLimits>) -> Self {
+        Self {
+            shared: Some(store),
+            degraded: Arc::default(),
+        }
+    }
+
+    /// Whether a shared store is configured.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// The shared store's answer, or `None` to count locally (no store, or it failed).
+    pub async fn spend(&self, key: &str, quota: Quota, spend: Spend) -> Option<Option<Duration>> {
+        let store = self.shared.as_ref()?;
+        match store.spend(key, quota, spend).await {
+            Ok(answer) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        "the shared rate-limit store answers again: quotas are shared by all instances"
+                    );
+                }
+                Some(answer)
+            }
+            Err(err) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        error = %err,
+                        "the shared rate-limit store does not answer: each instance counts quotas on its own until it is back"
+                    );
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Per-IP quota of one endpoint: a tower layer, built by [`layer`].
+#[derive(Clone)]
+pub struct RateLimitLayer {
+    state: Arc<IpLimit>,
+}
+
+struct IpLimit {
+    name: &'static str,
+    quota: Quota,
+    client_ip: ClientIp,
+    local: DefaultKeyedRateLimiter<IpAddr>,
+    limits: Limits,
+}
+
+impl IpLimit {
+    /// `Err(wait)` when the client is over the quota.
+    async fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        let key = format!("{}:{client}", self.name);
+        match self.limits.spend(&key, self.quota, Spend::Take).await {
+            Some(None) => Ok(()),
+            Some(Some(wait)) => Err(wait),
+            None => self
+                .local
+                .check_key(&client)
+                .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service of [`RateLimitLayer`].
+#[derive(Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    state: Arc<IpLimit>,
+}
+
+impl<S> tower::Service<Request<Body>> for RateLimit<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was polled ready serves this request (tower's usual swap).
+        let fresh = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, fresh);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let mut inner = ready;
+            let Some(peer) = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip())
+            else {
+                return Ok(ApiError::internal(anyhow::anyhow!(
+                    "rate limiting needs the peer address: serve with App::run, or with into_make_service_with_connect_info::<SocketAddr>()"
+                ))
+                .into_response());
+            };
+            let client = state
+                .client_ip
+                .key(state.client_ip.resolve(peer, request.headers()));
+            match state.check(client).await {
+                Ok(()) => inner.call(request).await,
+                Err(wait) => {
+                    record_rejection(state.name);
+                    Ok(too_many_requests(wait))
+                }
+            }
+        })
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds, rounded up: a client that waits that long
+/// gets through.
+pub fn too_many_requests(wait: Duration) -> Response<Body> {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::too_many_requests(secs.max(1)).into_response()
+}
+
+/// A layer that allows `quota` per client IP, counted in `limits` (shared by the
+/// instances, or local); over it, 429 problem+json with `Retry-After`, counted in
+/// `rate_limit_rejections_total{limit}` ([`record_rejection`]).
 ///
 /// Needs the peer address (`ConnectInfo<SocketAddr>`), which `App::run`/`App::serve`
-/// provide. A background task drops idle keys every minute; it ends with the layer.
-pub fn layer(limit: &'static str, quota: Quota, client_ip: ClientIp) -> RateLimitLayer {
-    let config = GovernorConfigBuilder::default()
-        .key_extractor(client_ip)
-        .period(quota.replenish_secs)
-        .burst_size(quota.burst)
-        .finish()
-        .expect("quota checked at config load: burst and period above 0");
-    let config = Arc::new(config);
-    spawn_cleanup(Arc::downgrade(&config));
-    GovernorLayer::new(config).error_handler(move |error| problem(limit, error))
+/// provide. A background task drops idle local keys every minute; it ends with the layer.
+pub fn layer(
+    limit: &'static str,
+    quota: Quota,
+    client_ip: ClientIp,
+    limits: Limits,
+) -> RateLimitLayer {
+    let burst = NonZeroU32::new(quota.burst).expect("quota checked at config load: burst above 0");
+    let local_quota = governor::Quota::with_period(quota.replenish_secs)
+        .expect("quota checked at config load: period above 0")
+        .allow_burst(burst);
+    let state = Arc::new(IpLimit {
+        name: limit,
+        quota,
+        client_ip,
+        local: RateLimiter::keyed(local_quota),
+        limits,
+    });
+    spawn_cleanup(Arc::downgrade(&state));
+    RateLimitLayer { state }
 }
 
 /// Counts one refusal of the `limit` quota (`login`, `register`, `refresh`,
@@ -295,36 +485,8 @@ pub fn record_rejection(limit: &'static str) {
 
 const REJECTIONS: &str = "rate_limit_rejections_total";
 
-fn problem(limit: &'static str, error: GovernorError) -> Response<Body> {
-    match error {
-        // governor's wait time is rounded down to whole seconds; one more makes sure a
-        // client that waits exactly `Retry-After` gets through.
-        GovernorError::TooManyRequests { wait_time, .. } => {
-            record_rejection(limit);
-            ApiError::too_many_requests(wait_time + 1).into_response()
-        }
-        GovernorError::UnableToExtractKey => ApiError::internal(anyhow::anyhow!(
-            "rate limiting needs the peer address: serve with App::run, or with into_make_service_with_connect_info::<SocketAddr>()"
-        ))
-        .into_response(),
-        GovernorError::Other { code, msg, .. } => {
-            ApiError::new(code, "rate_limit_error")
-                .with_detail(msg.unwrap_or_default())
-                .into_response()
-        }
-    }
-}
-
 /// Forgets clients that are back to a full bucket, so the key map does not grow forever.
-fn spawn_cleanup<K, M>(config: Weak<tower_governor::governor::GovernorConfig<K, M>>)
-where
-    K: KeyExtractor + Send + Sync + 'static,
-    K::Key: Send + Sync,
-    M: governor::middleware::RateLimitingMiddleware<governor::clock::QuantaInstant>
-        + Send
-        + Sync
-        + 'static,
-{
+fn spawn_cleanup(state: Weak<IpLimit>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -333,10 +495,10 @@ where
         tick.tick().await;
         loop {
             tick.tick().await;
-            let Some(config) = config.upgrade() else {
+            let Some(state) = state.upgrade() else {
                 break;
             };
-            config.limiter().retain_recent();
+            state.local.retain_recent();
         }
     });
 }

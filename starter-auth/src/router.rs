@@ -205,17 +205,15 @@ pub const AUTH_BODY_LIMIT: usize = 16 * 1024;
 /// to [`AUTH_BODY_LIMIT`] (413 beyond), documented for OpenAPI. Add it to the app:
 /// `App::new(..).api(starter_auth::router(service))`.
 pub fn router(service: AuthService) -> OpenApiRouter {
-    let limits = &service.settings().rate_limit;
+    let quotas = &service.settings().rate_limit;
     let client_ip =
-        ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(limits.ipv6_prefix);
+        ClientIp::new(&service.settings().trusted_proxies).with_ipv6_prefix(quotas.ipv6_prefix);
+    let limit =
+        |name, quota| rate_limit::layer(name, quota, client_ip.clone(), service.limits().clone());
     OpenApiRouter::with_openapi(AuthDoc::openapi())
-        .routes(routes!(register).layer(rate_limit::layer(
-            "register",
-            limits.register,
-            client_ip.clone(),
-        )))
-        .routes(routes!(login).layer(rate_limit::layer("login", limits.login, client_ip.clone())))
-        .routes(routes!(refresh).layer(rate_limit::layer("refresh", limits.refresh, client_ip)))
+        .routes(routes!(register).layer(limit("register", quotas.register)))
+        .routes(routes!(login).layer(limit("login", quotas.login)))
+        .routes(routes!(refresh).layer(limit("refresh", quotas.refresh)))
         .routes(routes!(logout))
         .routes(routes!(logout_all))
         .routes(routes!(me))

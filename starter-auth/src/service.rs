@@ -11,7 +11,7 @@ use starter_core::{ApiError, FieldError, config::Profile};
 use crate::{
     jwt::Jwt,
     password::{Busy, Passwords, Verified},
-    rate_limit::{self, FailureLimiter},
+    rate_limit::{self, FailureLimiter, Limits, SharedLimits, Spend},
     settings::AuthSettings,
     store::{
         Family, NewUser, RefreshRecord, RefreshStore, Rotation, StoreError, StoredToken,
@@ -138,6 +138,7 @@ pub fn validate_credentials(email: &str, password: &str) -> Result<(), ApiError>
 pub struct AuthService {
     inner: Arc<Inner>,
     login_origins: LoginOrigins,
+    limits: Limits,
 }
 
 /// The browser origins `POST /auth/login` accepts (login CSRF: a cross-site page must not
@@ -211,7 +212,7 @@ struct Inner {
     refresh_ttl: Duration,
     session_max_age: Duration,
     refresh_reuse_grace: Duration,
-    /// Failed logins per normalised email.
+    /// Failed logins per normalised email, while no shared store counts them.
     failures: FailureLimiter,
     secure_cookies: bool,
     settings: AuthSettings,
@@ -226,6 +227,7 @@ impl AuthService {
     ) -> anyhow::Result<Self> {
         Ok(Self {
             login_origins: LoginOrigins::default(),
+            limits: Limits::local(),
             inner: Arc::new(Inner {
                 jwt: Jwt::from_settings(settings)?,
                 passwords: Passwords::from_settings(settings)?,
@@ -267,6 +269,20 @@ impl AuthService {
     {
         self.login_origins = LoginOrigins::new(origins);
         self
+    }
+
+    /// Counts the rate limits (per client IP and failed logins per account) in `store`,
+    /// shared by every instance, instead of in this process; while `store` does not
+    /// answer, each instance falls back to its own count (see [`Limits`]). Call it before
+    /// [`crate::router()`], which builds its limiters from the service.
+    pub fn with_shared_limits(mut self, store: Arc<dyn SharedLimits>) -> Self {
+        self.limits = Limits::shared(store);
+        self
+    }
+
+    /// Where the rate limits are counted.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn login_origins(&self) -> &LoginOrigins {
@@ -338,6 +354,28 @@ impl AuthService {
         }
     }
 
+    /// The failed-login quota of the account `email`: shared by the instances when a
+    /// store is configured (keyed by a SHA-256 of the email, so the store never holds an
+    /// address), else in this process. `Err(wait)` when it is used up.
+    async fn account_quota(&self, email: &str, spend: Spend) -> Result<(), Duration> {
+        let quota = self.inner.settings.rate_limit.login_account;
+        if self.limits.is_shared() {
+            let key = format!("login_account:{}", hash_token(email));
+            match self.limits.spend(&key, quota, spend).await {
+                Some(None) => return Ok(()),
+                Some(Some(wait)) => return Err(wait),
+                None => {}
+            }
+        }
+        match spend {
+            Spend::Drain => {
+                self.inner.failures.fail(email);
+                Ok(())
+            }
+            Spend::Peek | Spend::Take => self.inner.failures.check(email),
+        }
+    }
+
     /// Checks the credentials and opens a new session (a new refresh-token family).
     /// Every failure is the same 401, in about the same time. An email over
     /// [`MAX_EMAIL_BYTES`] or a password over [`MAX_PASSWORD_CHARS`] (neither can belong to
@@ -350,7 +388,7 @@ impl AuthService {
             return Err(invalid_credentials());
         }
         // Per account, from any address: the same 429 whether the account exists or not.
-        if let Err(wait) = self.inner.failures.check(&email) {
+        if let Err(wait) = self.account_quota(&email, Spend::Peek).await {
             rate_limit::record_rejection("login_account");
             return Err(ApiError::too_many_requests(wait.as_secs() + 1));
         }
@@ -361,7 +399,7 @@ impl AuthService {
                 .verify_dummy(password)
                 .await
                 .map_err(|Busy| hashing_busy())?;
-            self.inner.failures.fail(&email);
+            let _ = self.account_quota(&email, Spend::Drain).await;
             return Err(invalid_credentials());
         };
         match self
@@ -372,7 +410,7 @@ impl AuthService {
             .map_err(|Busy| hashing_busy())?
         {
             Verified::No => {
-                self.inner.failures.fail(&email);
+                let _ = self.account_quota(&email, Spend::Drain).await;
                 return Err(invalid_credentials());
             }
             Verified::Yes => {}

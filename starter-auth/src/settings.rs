@@ -85,6 +85,10 @@ pub struct RateLimits {
     /// IPv6 clients are keyed by this prefix (default /64, what one subscriber usually
     /// gets), so one client cannot rotate through its own addresses. 32 to 128.
     pub ipv6_prefix: u8,
+    /// Prefix of the keys when the quotas are counted in a shared store
+    /// ([`crate::AuthService::with_shared_limits`]): the instances of one app share it,
+    /// two apps on one Redis need two.
+    pub key_prefix: String,
 }
 
 impl Default for RateLimits {
@@ -95,6 +99,7 @@ impl Default for RateLimits {
             refresh: Quota::new(10, 6),
             login_account: Quota::new(10, 60),
             ipv6_prefix: 64,
+            key_prefix: "rate_limit".to_owned(),
         }
     }
 }
@@ -348,6 +353,12 @@ impl AuthSettings {
             return Err(invalid(
                 "auth.rate_limit.ipv6_prefix",
                 "must be between 32 and 128 (bits of an IPv6 address that name one client)",
+            ));
+        }
+        if self.rate_limit.key_prefix.trim().is_empty() {
+            return Err(invalid(
+                "auth.rate_limit.key_prefix",
+                "must not be empty (it keeps the rate-limit keys apart from the app's other Redis keys)",
             ));
         }
         match (&self.seed_admin.email, &self.seed_admin.password) {

@@ -12,7 +12,7 @@ use axum::{
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use starter_auth::{
-    rate_limit::{self, ClientIp},
+    rate_limit::{self, ClientIp, Limits},
     settings::Quota,
 };
 use starter_core::metrics::{MetricsSettings, install};
@@ -41,6 +41,7 @@ async fn rejections_are_counted_per_limit() {
                 "login",
                 Quota::new(2, 60),
                 client_ip.clone(),
+                Limits::local(),
             )),
         )
         .route(
@@ -49,6 +50,7 @@ async fn rejections_are_counted_per_limit() {
                 "register",
                 Quota::new(1, 60),
                 client_ip,
+                Limits::local(),
             )),
         );
     let send = |path: &'static str| {

@@ -115,6 +115,27 @@ impl Redis {
         }
     }
 
+    /// Runs a Lua script (`EVALSHA`, loading it on first use), bounded by
+    /// `redis.command_timeout` like [`Redis::query`]. Fails once the app has shut down.
+    pub async fn invoke<T: FromRedisValue>(
+        &self,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> anyhow::Result<T> {
+        if self.inner.closed.load(Ordering::Relaxed) {
+            anyhow::bail!("the Redis client is closed (the app is shutting down)");
+        }
+        let mut conn = self.manager.clone();
+        match tokio::time::timeout(
+            self.inner.command_timeout,
+            script.invoke_async::<T>(&mut conn),
+        )
+        .await
+        {
+            Ok(result) => Ok(result?),
+            Err(_) => anyhow::bail!("no answer within {:?}", self.inner.command_timeout),
+        }
+    }
+
     /// One `PING` round trip.
     pub async fn ping(&self) -> anyhow::Result<()> {
         let pong: String = self.query(&redis::cmd("PING")).await?;

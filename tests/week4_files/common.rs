@@ -28,6 +28,7 @@ pub fn settings(db: &TestDb, change: impl FnOnce(&mut Settings)) -> Settings {
     // them, as two instances of a service do.)
     settings.jobs.namespace = format!("{}-jobs", db.name());
     settings.realtime.key_prefix = format!("{}-events", db.name());
+    settings.auth.rate_limit.key_prefix = format!("{}-rate-limit", db.name());
     // Tests that look at the files choose their own directory (`Store`).
     settings.storage.root =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-files", db.name()));

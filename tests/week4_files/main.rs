@@ -26,6 +26,7 @@ mod common;
 
 mod cache;
 mod document;
+mod limits;
 mod process;
 mod realtime_events;
 mod thumbnail_job;
