@@ -9,8 +9,11 @@
 #
 #   deploy_up                  # builds, generates certificates, starts everything; sets
 #                              # DEPLOY_HTTPS_URL, DEPLOY_HTTP_URL, DEPLOY_CA, INSTANCE_URLS
-#   deploy_restart_instance I  # SIGTERM instance I (0 or 1), waits for its exit, starts it
-#                              # again on the same port, waits for /health/ready
+#   deploy_restart_instance I  # SIGTERM instance I (0 or 1), waits for its exit (it
+#                              # drains first), starts it again on the same port, waits for
+#                              # /health/ready
+#   deploy_nginx_conf, deploy_nginx_reload  # rewrite nginx.conf (the instances listed in
+#                              # DRAINED marked `down`) and reload it
 #   deploy_down                # stops nginx and the instances (also the EXIT trap)
 #
 # Environment: DEPLOY_EXAMPLE (default week4_files), DEPLOY_RELEASE=1 (a release build),
@@ -29,6 +32,10 @@ NGINX_PID=""
 INSTANCE_PIDS=()
 INSTANCE_PORTS=()
 INSTANCE_URLS=()
+NGINX_BIN=""
+HTTP_PORT=""
+HTTPS_PORT=""
+DRAINED="" # instances marked `down` in nginx's upstream
 
 deploy_down() {
     local pid i
@@ -129,7 +136,7 @@ deploy_start_instance() {
         # nginx is the only proxy, on 127.0.0.1; the JWT key comes from a file, as a Docker
         # secret would.
         exec env -u RUST_LOG APP_PROFILE=dev APP_SERVER__HOST=127.0.0.1 APP_SERVER__PORT="$port" \
-            APP_LOG__FORMAT=json APP_LOG__LEVEL=info APP_DOCS__ENABLED=true \
+            APP_LOG__FORMAT=json APP_LOG__LEVEL=info APP_DOCS__ENABLED=true APP_SERVER__DRAIN=5 \
             APP_MONGO__DATABASE=deploy_local APP_STORAGE__BACKEND=s3 \
             APP_AUTH__TRUSTED_PROXIES='["127.0.0.1/32"]' \
             APP_AUTH__JWT_SECRET_FILE="$RUN/secrets/jwt_secret" \
@@ -145,6 +152,67 @@ deploy_start_instance() {
     die "instance $i is not ready after ${DEPLOY_TIMEOUT}s (log: $RUN/instance-$i.log)"
 }
 
+# deploy_nginx_conf: writes nginx.conf from the template, each instance in the upstream,
+# those listed in DRAINED (indexes, space-separated) marked `down`, and checks it.
+deploy_nginx_conf() {
+    local i upstreams="" down
+    for i in "${!INSTANCE_PORTS[@]}"; do
+        down=""
+        [[ " $DRAINED " == *" $i "* ]] && down=" down"
+        upstreams+="        server 127.0.0.1:${INSTANCE_PORTS[$i]} max_fails=1 fail_timeout=3s$down;"$'\n'
+    done
+    UPSTREAMS="${upstreams%$'\n'}" python3 - "$ROOT/deploy/nginx/local.conf.template" "$RUN/nginx/nginx.conf" \
+        RUN_DIR="$RUN" MIME_TYPES=/etc/nginx/mime.types HTTP_PORT="$HTTP_PORT" HTTPS_PORT="$HTTPS_PORT" \
+        CERT_DIR="$DEPLOY_DIR/certs" STATIC_DIR="$ROOT/deploy/static" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read()
+values = dict(arg.split("=", 1) for arg in sys.argv[3:])
+values["UPSTREAM_SERVERS"] = os.environ["UPSTREAMS"]
+for key, value in values.items():
+    text = text.replace(f"@@{key}@@", value)
+left = re.findall(r"@@[A-Z_]+@@", text)
+assert not left, f"placeholders left unfilled: {left}"
+open(sys.argv[2], "w").write(text)
+PY
+    "$NGINX_BIN" -t -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/error.log" ||
+        die "nginx -t refused the generated config ($RUN/nginx/nginx.conf)"
+}
+
+# deploy_children PID: the processes whose parent is PID (from /proc: procps may be absent).
+deploy_children() {
+    local parent="$1" stat rest fields
+    for stat in /proc/[0-9]*/stat; do
+        read -r rest 2>/dev/null <"$stat" || continue
+        # After the command name (which may hold spaces): state, then the parent's pid.
+        read -r -a fields <<<"${rest##*) }"
+        [ "${fields[1]}" = "$parent" ] && printf '%s ' "${stat//[!0-9]/}"
+    done
+    return 0
+}
+
+# deploy_nginx_reload: applies nginx.conf (SIGHUP) and waits until the workers of the old
+# configuration have finished their requests and exited, so that nothing sent under the
+# old upstream list is still on its way.
+deploy_nginx_reload() {
+    local old n
+    old="$(deploy_children "$NGINX_PID")"
+    kill -HUP "$NGINX_PID"
+    for ((n = 0; n < STOP_TIMEOUT * 10; n++)); do
+        local left=0 pid
+        for pid in $old; do
+            kill -0 "$pid" 2>/dev/null && left=1
+        done
+        [ "$left" = 0 ] && return 0
+        sleep 0.1
+    done
+    die "nginx's old workers did not exit ${STOP_TIMEOUT}s after a reload"
+}
+
+# SIGTERM, then the same instance again on the same port once it has exited. The instance
+# drains (server.drain): it refuses new connections, which nginx retries on the other
+# instance whatever the method, and serves its open ones, each response saying
+# `Connection: close`, until nginx has closed them all (or its idle upstream connections
+# time out: keepalive_timeout in the upstream, below server.drain).
 deploy_restart_instance() {
     local i="$1" pid="${INSTANCE_PIDS[$1]}"
     kill -TERM "$pid"
@@ -188,35 +256,19 @@ deploy_up() {
         say "instance $i ready at ${INSTANCE_URLS[$i]} (log: $RUN/instance-$i.log)"
     done
 
-    local http_port https_port upstreams="" mime=/etc/nginx/mime.types
+    local mime=/etc/nginx/mime.types
     [ -f "$mime" ] || die "$mime not found (it comes with the nginx package)"
-    for i in "${!INSTANCE_PORTS[@]}"; do
-        upstreams+="        server 127.0.0.1:${INSTANCE_PORTS[$i]} max_fails=1 fail_timeout=3s;"$'\n'
-    done
+    NGINX_BIN="$nginx_bin"
     cp "$ROOT"/deploy/nginx/{tls,proxy,locations}.conf "$RUN/nginx/"
     for attempt in 1 2 3; do
-        http_port="$(deploy_free_port)"
-        https_port="$(deploy_free_port)"
-        UPSTREAMS="${upstreams%$'\n'}" python3 - "$ROOT/deploy/nginx/local.conf.template" "$RUN/nginx/nginx.conf" \
-            RUN_DIR="$RUN" MIME_TYPES="$mime" HTTP_PORT="$http_port" HTTPS_PORT="$https_port" \
-            CERT_DIR="$DEPLOY_DIR/certs" STATIC_DIR="$ROOT/deploy/static" <<'PY'
-import os, re, sys
-text = open(sys.argv[1]).read()
-values = dict(arg.split("=", 1) for arg in sys.argv[3:])
-values["UPSTREAM_SERVERS"] = os.environ["UPSTREAMS"]
-for key, value in values.items():
-    text = text.replace(f"@@{key}@@", value)
-left = re.findall(r"@@[A-Z_]+@@", text)
-assert not left, f"placeholders left unfilled: {left}"
-open(sys.argv[2], "w").write(text)
-PY
-        "$nginx_bin" -t -q -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/error.log" ||
-            die "nginx -t refused the generated config ($RUN/nginx/nginx.conf)"
+        HTTP_PORT="$(deploy_free_port)"
+        HTTPS_PORT="$(deploy_free_port)"
+        deploy_nginx_conf
         "$nginx_bin" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e "$RUN/error.log" \
             </dev/null >>"$RUN/nginx.log" 2>&1 &
         NGINX_PID=$!
-        DEPLOY_HTTPS_URL="https://127.0.0.1:$https_port"
-        DEPLOY_HTTP_URL="http://127.0.0.1:$http_port"
+        DEPLOY_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT"
+        DEPLOY_HTTP_URL="http://127.0.0.1:$HTTP_PORT"
         local n
         for ((n = 0; n < DEPLOY_TIMEOUT * 10; n++)); do
             curl -sf -o /dev/null --cacert "$DEPLOY_CA" "$DEPLOY_HTTPS_URL/health/live" && break

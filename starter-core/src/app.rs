@@ -25,13 +25,29 @@
 //!    `server.shutdown_grace` (requests still running then are answered 503 and their
 //!    handlers dropped), then run shutdown hooks in reverse order.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use anyhow::Context;
+use anyhow::Context as _;
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
 use futures_util::future::BoxFuture;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::Layer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     config::CoreSettings,
@@ -249,14 +265,19 @@ impl App {
     /// Useful with `tower::ServiceExt::oneshot` in tests; `/health/ready` stays 503 until
     /// `health.set_started(true)`.
     pub fn into_router(self) -> (Router, Health, Lifespan) {
-        let (service, health, lifespan) = self.build(CancellationToken::new());
+        let (service, health, lifespan) =
+            self.build(CancellationToken::new(), Arc::new(AtomicBool::new(false)));
         (Router::new().fallback_service(service), health, lifespan)
     }
 
-    /// `into_router`, plus (for `serve`) a switch that ends every in-flight request.
+    /// `into_router`, plus (for `serve`) a switch that ends every in-flight request and
+    /// one that makes every response close its connection ([`ServerSettings::drain`]).
+    ///
+    /// [`ServerSettings::drain`]: crate::config::ServerSettings::drain
     fn build(
         self,
         cut: CancellationToken,
+        draining: Arc<AtomicBool>,
     ) -> (
         impl tower::Service<
             axum::extract::Request,
@@ -288,11 +309,24 @@ impl App {
         }
         let router = router.fallback(not_found_fallback);
         let router = layers::stack(router, &self.settings, cut);
+        // While draining, every response closes its connection, so that clients (a proxy)
+        // close them rather than the server closing idle ones under a request in flight.
+        // Not an upgrade (a WebSocket handshake needs `Connection: upgrade`).
+        let router = SetResponseHeaderLayer::overriding(
+            header::CONNECTION,
+            move |response: &axum::response::Response| {
+                (draining.load(Ordering::Relaxed)
+                    && response.status() != StatusCode::SWITCHING_PROTOCOLS)
+                    .then(|| HeaderValue::from_static("close"))
+            },
+        )
+        .layer(router);
         let lifespan = Lifespan {
             steps: self.steps,
             started: 0,
             grace: self.settings.server.shutdown_grace,
             send_timeout: self.settings.server.send_timeout,
+            drain: self.settings.server.drain,
         };
         (router, health, lifespan)
     }
@@ -336,7 +370,8 @@ impl App {
             .clone()
             .map(|handle| AbortOnDrop(tokio::spawn(metrics::upkeep(handle))));
         let cut = CancellationToken::new();
-        let (router, health, mut lifespan) = self.build(cut.clone());
+        let draining = Arc::new(AtomicBool::new(false));
+        let (router, health, mut lifespan) = self.build(cut.clone(), draining.clone());
         let local = listener.local_addr()?;
 
         // Startup hooks; a signal during a slow startup (say, waiting for the database)
@@ -357,10 +392,16 @@ impl App {
         health.set_started(true);
 
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let (close_tx, close_rx) = tokio::sync::watch::channel(false);
+        let connections = TaskTracker::new();
         // (`tap_io` with nothing to do: axum provides `ConnectInfo<SocketAddr>` for its
         // `TapIo` over any listener, not for a listener of ours.)
         let listener = axum::serve::ListenerExt::tap_io(
-            SendTimeoutListener::new(listener, lifespan.send_timeout),
+            DrainingListener {
+                inner: Some(SendTimeoutListener::new(listener, lifespan.send_timeout)),
+                close: close_rx,
+                connections: connections.clone(),
+            },
             |_| {},
         );
         let server = axum::serve(
@@ -401,13 +442,30 @@ impl App {
         }
 
         health.set_started(false);
+        lifespan.drain();
+        if !lifespan.drain.is_zero() {
+            tracing::info!(
+                drain_secs = lifespan.drain.as_secs_f64(),
+                open = connections.len(),
+                "draining: new connections refused; open ones close after their next response"
+            );
+            draining.store(true, Ordering::Relaxed);
+            let _ = close_tx.send(true);
+            connections.close();
+            match tokio::time::timeout(lifespan.drain, connections.wait()).await {
+                Ok(()) => tracing::info!("drained: every connection was closed by its client"),
+                Err(_) => tracing::info!(
+                    open = connections.len(),
+                    "drain period over; closing the connections left"
+                ),
+            }
+        }
         let grace = lifespan.grace;
         tracing::info!(
             grace_secs = grace.as_secs_f64(),
             "shutting down: no new connections; waiting for in-flight requests"
         );
         let _ = stop_tx.send(true);
-        lifespan.drain();
         match tokio::time::timeout(grace, &mut server).await {
             Ok(Ok(Ok(()))) => tracing::info!("all requests finished"),
             Ok(Ok(Err(err))) => tracing::error!(error = %err, "server error while draining"),
@@ -477,6 +535,90 @@ impl axum::serve::Listener for SendTimeoutListener {
     }
 }
 
+/// The listener [`App::serve`] serves: a [`SendTimeoutListener`] that closes its socket
+/// when `close` turns true (so that new connections are refused while the open ones
+/// drain), and whose connections each hold a token of `connections` until they end.
+struct DrainingListener {
+    inner: Option<SendTimeoutListener>,
+    close: tokio::sync::watch::Receiver<bool>,
+    connections: TaskTracker,
+}
+
+impl axum::serve::Listener for DrainingListener {
+    type Io = Tracked<<SendTimeoutListener as axum::serve::Listener>::Io>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        if let Some(inner) = &mut self.inner {
+            tokio::select! {
+                (io, addr) = inner.accept() => {
+                    let token = self.connections.token();
+                    return (Tracked { io, _token: token }, addr);
+                }
+                _ = self.close.wait_for(|close| *close) => {}
+            }
+        }
+        // Dropping the socket refuses new connections; axum stops calling `accept` once
+        // its graceful shutdown starts.
+        self.inner = None;
+        std::future::pending().await
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        match &self.inner {
+            Some(inner) => inner.local_addr(),
+            None => Err(std::io::Error::other("the listener is closed (draining)")),
+        }
+    }
+}
+
+/// A connection counted in [`DrainingListener`]'s tracker while it is open. (A wrapper
+/// rather than a `tap_io` callback: the count must drop when the connection does.)
+struct Tracked<Io> {
+    io: Io,
+    _token: tokio_util::task::task_tracker::TaskTrackerToken,
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for Tracked<Io> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Tracked<Io> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 /// Startup and shutdown hooks, in the order they were registered.
 pub struct Lifespan {
     steps: Vec<Step>,
@@ -484,6 +626,7 @@ pub struct Lifespan {
     started: usize,
     grace: Duration,
     send_timeout: Duration,
+    drain: Duration,
 }
 
 impl Lifespan {

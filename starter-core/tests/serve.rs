@@ -366,3 +366,108 @@ async fn ready_follows_probes_after_serve_started() {
     assert_eq!(resp.status, StatusCode::OK);
     server.stop().await.expect("clean stop");
 }
+
+// ---------------------------------------------------------------- draining (server.drain)
+
+/// One HTTP/1.1 request on a kept-alive raw connection: the response head (lowercased)
+/// and body. Raw, because the tests decide when the client closes its connection.
+async fn exchange(stream: &mut tokio::net::TcpStream, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = bounded("a response", stream.read(&mut chunk))
+            .await
+            .unwrap();
+        assert!(n > 0, "the connection closed before a response");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    while buf.len() < head_end + length {
+        let n = bounded("the body", stream.read(&mut chunk)).await.unwrap();
+        assert!(n > 0, "the connection closed inside the body");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned();
+    (head, body)
+}
+
+/// Whether the server closes `stream` (EOF or reset) within the bound.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(BOUND, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+fn draining_app(drain: Duration) -> App {
+    let mut settings = CoreSettings::default();
+    settings.server.drain = drain;
+    App::new(&settings).merge(Router::new().route("/hit", get(|| async { "hit" })))
+}
+
+#[tokio::test]
+async fn draining_refuses_new_connections_and_serves_open_ones_until_their_clients_close() {
+    let drain = Duration::from_secs(5);
+    let mut server = Running::start(draining_app(drain)).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut open = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (head, body) = exchange(&mut open, "/hit").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+    assert_eq!(body, "hit");
+
+    server.trigger();
+    let triggered = tokio::time::Instant::now();
+    // New connections are refused (a proxy retries them elsewhere, whatever the method).
+    bounded("new connections to be refused", async {
+        while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // The open connection is still served, and told to close.
+    let (head, body) = exchange(&mut open, "/hit").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(body, "hit");
+    assert!(
+        closed_by_server(&mut open).await,
+        "closed after that response"
+    );
+    drop(open);
+
+    server.finished().await.expect("clean stop");
+    assert!(
+        triggered.elapsed() < drain,
+        "with every connection closed, the drain ends early ({:?})",
+        triggered.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn after_the_drain_period_idle_connections_are_closed() {
+    let mut server = Running::start(draining_app(Duration::from_millis(300))).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (head, _) = exchange(&mut idle, "/hit").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+
+    server.trigger();
+    assert!(
+        closed_by_server(&mut idle).await,
+        "the idle connection is closed once the drain period is over"
+    );
+    server.finished().await.expect("clean stop");
+}
