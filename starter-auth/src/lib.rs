@@ -26,7 +26,7 @@
 //!   account (the same 429 whether it exists); a bounded queue for hashing slots (503
 //!   `hashing_busy` beyond it). Counted in process by default; with several instances,
 //!   [`AuthService::with_shared_limits`] counts them in Redis (feature `redis`,
-//!   [`redis_limits::RedisLimits`]), falling back to the process while Redis is down.
+//!   `redis_limits::RedisLimits`), falling back to the process while Redis is down.
 //! - **Sessions** end `auth.session_max_age` (30 days) after their login, however often
 //!   they were refreshed.
 //! - **A mountable router** ([`router()`]) and, with feature `mongo`, the MongoDB stores.

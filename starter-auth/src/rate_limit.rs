@@ -266,7 +266,7 @@ pub enum Spend {
 }
 
 /// A quota store shared by every instance of the app, so that a client gets one quota
-/// whichever instance answers it. [`crate::redis_limits::RedisLimits`] (feature `redis`)
+/// whichever instance answers it. `redis_limits::RedisLimits` (feature `redis`)
 /// is the kit's. Keys never hold an email: account quotas are keyed by a hash of it.
 pub trait SharedLimits: Send + Sync + 'static {
     /// Applies `spend` to `key` under `quota` (GCRA: one request every
