@@ -38,6 +38,9 @@ async fn bad_bodies_queries_and_ids_are_422() {
             "body",
         ),
         (ann.get("/api/posts?q="), "q"),
+        // A NUL would make MongoDB refuse the `$regex` (a 5xx): refused first.
+        (ann.get("/api/posts?q=a%00b"), "q"),
+        (ann.get("/api/posts?q=a%0Ab"), "q"),
         (ann.get("/api/posts?limit=0"), "limit"),
         (ann.get("/api/posts?limit=101"), "limit"),
         (ann.get("/api/posts/not-an-id"), "id"),
