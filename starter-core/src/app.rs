@@ -287,6 +287,8 @@ impl App {
             }
         }
         let router = router.fallback(not_found_fallback);
+        // Before the stack, whose Sentry layer starts each request's Hub from the client's.
+        crate::sentry::init(&self.settings, &self.openapi.info);
         let router = layers::stack(router, &self.settings, cut);
         let lifespan = Lifespan {
             steps: self.steps,
