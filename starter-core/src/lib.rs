@@ -79,6 +79,10 @@ pub mod reexports {
     /// The facade the kit records its metrics through; record yours with it too.
     pub use metrics;
     pub use secrecy;
+    /// The Sentry SDK the kit reports with (feature `sentry`): capture your own events
+    /// with it, into the request's Hub.
+    #[cfg(feature = "sentry")]
+    pub use sentry;
     pub use utoipa;
     pub use utoipa_axum;
     pub use validator;
