@@ -38,8 +38,6 @@
 //!    them (`a***@example.com`): a panic message such as "no account for alice@example.com"
 //!    must not send the address.
 
-use std::borrow::Cow;
-
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -148,7 +146,7 @@ pub const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 #[cfg(feature = "sentry")]
 /// Masks every email address in `text` as [`crate::pii::Email`] prints it
 /// (`alice@example.com` → `a***@example.com`); text without one is borrowed as is.
-pub fn mask_emails(text: &str) -> Cow<'_, str> {
+pub fn mask_emails(text: &str) -> std::borrow::Cow<'_, str> {
     use std::sync::LazyLock;
     // A local part of letters, digits or `._%+-`, then a domain whose last label is
     // letters (so `tokio@1.0` is no address); the same shape scripts/check-log-pii finds.
@@ -226,7 +224,10 @@ mod tests {
             mask_emails("tokio@1.0 is a version"),
             "tokio@1.0 is a version"
         );
-        assert!(matches!(mask_emails("nothing here"), Cow::Borrowed(_)));
+        assert!(matches!(
+            mask_emails("nothing here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
