@@ -18,7 +18,9 @@
 //!   `x-request-id` the response echoes), the matched route as the transaction (and a
 //!   `route` tag), and the request's method and path.
 //! - A panic is reported by sentry's panic hook, which runs in the request's Hub, before
-//!   `CatchPanicLayer` answers 500; that 500 is then not reported again.
+//!   `CatchPanicLayer` answers 500; that 500 is then not reported again. The hook sends
+//!   the event before it returns (waiting up to the SDK's `shutdown_timeout`, 2 s, on the
+//!   panicking thread), so a panic just before shutdown is not lost.
 //! - Other responses from 500 to 599 are reported as one event each, except 503: the kit
 //!   answers 503 for request timeouts, the shutdown cut-off, readiness and dependencies that
 //!   are down, which are load and outages (the metrics count them), not bugs, and one event
