@@ -277,6 +277,30 @@ mod tests {
         }
     }
 
+    /// `APP_SENTRY__DSN_FILE` (Docker secrets) sets the DSN; a build without the feature
+    /// refuses it, naming the key.
+    #[test]
+    fn the_dsn_is_read_from_a_file_and_refused_without_the_feature() {
+        use secrecy::ExposeSecret;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("dsn", "https://key@127.0.0.1/1\n")?;
+            let path = jail.directory().join("dsn");
+            jail.set_env("APP_SENTRY__DSN_FILE", path.display());
+            jail.set_env("APP_SENTRY__SAMPLE_RATE", "0.5");
+            let loaded = crate::config::load::<crate::config::CoreSettings>();
+            if cfg!(feature = "sentry") {
+                let settings = loaded.unwrap();
+                let dsn = settings.sentry.dsn.as_ref().unwrap();
+                assert_eq!(dsn.expose_secret(), "https://key@127.0.0.1/1");
+                assert_eq!(settings.sentry.sample_rate, 0.5);
+            } else {
+                let err = loaded.unwrap_err().to_string();
+                assert!(err.contains("sentry.dsn"), "{err}");
+            }
+            Ok(())
+        });
+    }
+
     #[cfg(feature = "sentry")]
     #[test]
     fn a_dsn_that_does_not_parse_is_refused_without_repeating_it() {
