@@ -280,6 +280,8 @@ mod tests {
     /// `APP_SENTRY__DSN_FILE` (Docker secrets) sets the DSN; a build without the feature
     /// refuses it, naming the key.
     #[test]
+    // `figment::Jail::expect_with` takes closures returning `Result<(), figment::Error>`.
+    #[allow(clippy::result_large_err)]
     fn the_dsn_is_read_from_a_file_and_refused_without_the_feature() {
         use secrecy::ExposeSecret;
         figment::Jail::expect_with(|jail| {
