@@ -121,24 +121,18 @@ impl SentrySettings {
     }
 }
 
-/// `Notes API` → `notes-api`: a release name without spaces or slashes, which Sentry
-/// refuses.
+/// `Notes API (week 5)` → `notes-api-week-5`: a release name of lowercase letters, digits
+/// and single dashes (Sentry refuses spaces and slashes in releases).
 fn slug(title: &str) -> String {
-    let slug: String = title
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
+    let lower = title.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
         .collect();
-    if slug.is_empty() {
+    if words.is_empty() {
         "app".to_owned()
     } else {
-        slug
+        words.join("-")
     }
 }
 
@@ -235,11 +229,11 @@ mod tests {
     #[test]
     fn releases_default_to_the_title_slug_and_version() {
         let info = utoipa::openapi::InfoBuilder::new()
-            .title("Notes API / v2")
+            .title("Notes API (v2)")
             .version("1.2.0")
             .build();
         let settings = SentrySettings::default();
-        assert_eq!(settings.release_for(&info), "notes-api---v2@1.2.0");
+        assert_eq!(settings.release_for(&info), "notes-api-v2@1.2.0");
         assert_eq!(settings.environment_for(Profile::Stage), "stage");
         let settings = SentrySettings {
             release: Some("notes@9".into()),
