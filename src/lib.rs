@@ -12,7 +12,9 @@
 //! - `starter-jobs` as `jobs` (feature `jobs`, off by default; enables `redis`): in-process
 //!   tasks and a durable Redis job queue;
 //! - `starter-realtime` as `realtime` (feature `realtime`, off by default; enables
-//!   `redis`): WebSocket and SSE events across instances.
+//!   `redis`): WebSocket and SSE events across instances;
+//! - feature `sentry` (off by default): panics and 5xx reported to Sentry when
+//!   `sentry.dsn` is set ([`sentry`]).
 //!
 //! (The week 4 example uses those four crates by their own names, as dev-dependencies,
 //! so that it runs without feature flags.)

@@ -27,6 +27,15 @@
 //! scripts/with-devdb cargo run --example week5_api
 //! ```
 //!
+//! Errors go to Sentry when a DSN is set (the examples build with the kit's `sentry` feature):
+//! panics and 5xx with the request id, never credentials, cookies, bodies or emails. Try it
+//! with the local capture server, which prints its port and appends each event to a file:
+//!
+//! ```text
+//! scripts/sentry-capture --out /tmp/events.jsonl
+//! APP_SENTRY__DSN=http://key@127.0.0.1:<port>/1 scripts/with-devdb cargo run --example week5_api
+//! ```
+//!
 //! Then open <http://localhost:8080/docs> (pick v1, v2 or all versions at the top right)
 //! or <http://localhost:8080/redoc>. Try it:
 //!

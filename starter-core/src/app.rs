@@ -308,6 +308,8 @@ impl App {
             }
         }
         let router = router.fallback(not_found_fallback);
+        // Before the stack, whose Sentry layer starts each request's Hub from the client's.
+        crate::sentry::init(&self.settings, &self.openapi.info);
         let router = layers::stack(router, &self.settings, cut);
         // While draining, every response closes its connection, so that clients (a proxy)
         // close them rather than the server closing idle ones under a request in flight.

@@ -138,7 +138,7 @@ pub trait Settings: DeserializeOwned {
     fn check(&self, profile: Profile) -> Result<(), ConfigError>;
 }
 
-/// The sections every app has: `server`, `cors`, `log`, `docs` and `metrics`, plus the
+/// The sections every app has: `server`, `cors`, `log`, `docs`, `metrics` and `sentry`, plus the
 /// active profile.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -150,12 +150,14 @@ pub struct CoreSettings {
     pub log: LogSettings,
     pub docs: crate::docs::DocsSettings,
     pub metrics: crate::metrics::MetricsSettings,
+    pub sentry: crate::sentry::SentrySettings,
 }
 
 impl Settings for CoreSettings {
     fn check(&self, profile: Profile) -> Result<(), ConfigError> {
         self.cors.check(profile)?;
         self.metrics.check(self.server.port)?;
+        self.sentry.check()?;
         self.server.check()
     }
 }

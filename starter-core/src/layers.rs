@@ -6,7 +6,8 @@
 //! 1. `Authorization`, `Cookie` and `Proxy-Authorization` marked sensitive
 //!    (`SetSensitiveRequestHeadersLayer`): they print as `Sensitive` in any `Debug` output;
 //! 2. `x-request-id` accepted from the client (when short and printable) or generated
-//!    (`SetRequestIdLayer`, UUID v4);
+//!    (`SetRequestIdLayer`, UUID v4); then, when `sentry.dsn` is set, a Sentry Hub per
+//!    request ([`crate::sentry::RequestLayer`]; feature `sentry`);
 //! 3. one `request` span and one log line per request (`TraceLayer`, with
 //!    [`logging::RequestSpan`] and [`logging::RequestLog`]);
 //! 4. the request id echoed in the response (`PropagateRequestIdLayer`), always the one the
@@ -126,6 +127,9 @@ pub fn stack(
         ]))
         .map_request(drop_unacceptable_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, NewRequestId))
+        // A Sentry Hub per request, tagged with its id, when `sentry.dsn` is set; outside
+        // the panic catchers, so that it sees their 500s.
+        .option_layer(crate::sentry::request_layer(settings))
         .layer(logging::trace_layer())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .map_response(drop_handler_request_id)
@@ -194,13 +198,13 @@ impl Predicate for Compressible {
     }
 }
 
-/// Records the matched route on the request span (the fallback records `<unmatched>`).
+/// Records the matched route on the request span, for the metrics and on the request's
+/// Sentry scope (the fallback records `<unmatched>`).
 fn record_route(request: Request) -> Request {
     let route = request.extensions().get::<MatchedPath>();
-    tracing::Span::current().record(
-        "route",
-        route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str),
-    );
+    let name = route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
+    tracing::Span::current().record("route", name);
+    crate::sentry::record_route(&request, name);
     crate::metrics::record_route(route);
     request
 }

@@ -17,6 +17,8 @@
 //!   `/redoc`, served offline; a check that every route is documented;
 //! - [`metrics`]: Prometheus metrics at `/metrics` (requests, latency, in-flight, health
 //!   probes, build info), on the main port or its own;
+//! - [`sentry`]: panics and 5xx reported to Sentry with the request id, never with
+//!   credentials, cookies, bodies or email addresses (cargo feature `sentry`);
 //! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
 //!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
@@ -60,6 +62,7 @@ pub mod metrics;
 pub mod pagination;
 pub mod pii;
 pub mod problem;
+pub mod sentry;
 pub mod timeout;
 
 pub use app::{App, Component, exit_code};
@@ -76,6 +79,10 @@ pub mod reexports {
     /// The facade the kit records its metrics through; record yours with it too.
     pub use metrics;
     pub use secrecy;
+    /// The Sentry SDK the kit reports with (feature `sentry`): capture your own events
+    /// with it, into the request's Hub.
+    #[cfg(feature = "sentry")]
+    pub use sentry;
     pub use utoipa;
     pub use utoipa_axum;
     pub use validator;

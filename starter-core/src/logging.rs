@@ -100,10 +100,13 @@ where
     }
 }
 
-/// Writes out the queued log lines and stops the background writer; logs (to stderr too)
+/// Sends the queued Sentry events ([`crate::sentry::flush`]), then writes out the queued
+/// log lines and stops the background writer; logs (to stderr too)
 /// how many lines were dropped because stdout could not keep up. Lines logged after this
 /// are lost, so call it last, as `App::run` and `exit_code` do.
 pub fn flush() {
+    // Sentry first: its transport may still log.
+    crate::sentry::flush();
     let Some((guard, dropped)) = WRITER.get().and_then(|writer| writer.lock().ok()?.take()) else {
         return;
     };
