@@ -74,19 +74,30 @@ impl ItemFilter {
         if let Some(category) = &self.category {
             query.insert("category", category);
         }
-        let bound = |field: &'static str, value: &Option<String>| -> Result<Option<DateTime>, ApiError> {
-            value
-                .as_deref()
-                .map(|v| {
-                    let at = parse_date(v).ok_or_else(|| {
-                        ApiError::invalid_field(field, "invalid_date", "expected 2024-05-01 or an RFC 3339 date-time")
-                    })?;
-                    // A bare day as `to` includes that whole day.
-                    let at = if field == "to" && v.trim().len() == 10 { at + time::Duration::DAY } else { at };
-                    Ok(DateTime::from_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
-                })
-                .transpose()
-        };
+        let bound =
+            |field: &'static str, value: &Option<String>| -> Result<Option<DateTime>, ApiError> {
+                value
+                    .as_deref()
+                    .map(|v| {
+                        let at = parse_date(v).ok_or_else(|| {
+                            ApiError::invalid_field(
+                                field,
+                                "invalid_date",
+                                "expected 2024-05-01 or an RFC 3339 date-time",
+                            )
+                        })?;
+                        // A bare day as `to` includes that whole day.
+                        let at = if field == "to" && v.trim().len() == 10 {
+                            at + time::Duration::DAY
+                        } else {
+                            at
+                        };
+                        Ok(DateTime::from_millis(
+                            (at.unix_timestamp_nanos() / 1_000_000) as i64,
+                        ))
+                    })
+                    .transpose()
+            };
         let mut date = Document::new();
         if let Some(from) = bound("from", &self.from)? {
             date.insert("$gte", from);
@@ -120,7 +131,8 @@ pub struct ItemOut {
 }
 
 fn rfc3339(t: DateTime) -> String {
-    t.try_to_rfc3339_string().unwrap_or_else(|_| t.timestamp_millis().to_string())
+    t.try_to_rfc3339_string()
+        .unwrap_or_else(|_| t.timestamp_millis().to_string())
 }
 
 impl From<Item> for ItemOut {
@@ -148,7 +160,11 @@ async fn list_items(
     ValidQuery(page): ValidQuery<PageParams>,
     ValidQuery(filter): ValidQuery<ItemFilter>,
 ) -> Result<Json<Page<ItemOut>>, ApiError> {
-    let items = s.store.items.page(filter.to_document()?, RECENT_FIRST, &page).await?;
+    let items = s
+        .store
+        .items
+        .page(filter.to_document()?, RECENT_FIRST, &page)
+        .await?;
     Ok(Json(items.map(ItemOut::from)))
 }
 
@@ -169,23 +185,24 @@ async fn export_csv(
         .await
         .map_err(DbError::from)?;
     let header = csv_row(&["url", "title", "category", "price", "date", "updated_at"]);
-    let rows = cursor
-        .map_err(|e| io::Error::other(e))
-        .map_ok(|i: Item| {
-            csv_row(&[
-                &i.url,
-                &i.title,
-                i.category.as_deref().unwrap_or(""),
-                &i.price.map(|p| p.to_string()).unwrap_or_default(),
-                &i.date.map(rfc3339).unwrap_or_default(),
-                &rfc3339(i.updated_at),
-            ])
-        });
+    let rows = cursor.map_err(|e| io::Error::other(e)).map_ok(|i: Item| {
+        csv_row(&[
+            &i.url,
+            &i.title,
+            i.category.as_deref().unwrap_or(""),
+            &i.price.map(|p| p.to_string()).unwrap_or_default(),
+            &i.date.map(rfc3339).unwrap_or_default(),
+            &rfc3339(i.updated_at),
+        ])
+    });
     let body = stream::once(async move { Ok(header) }).chain(rows);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"items.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"items.csv\"",
+            ),
         ],
         Body::from_stream(body),
     )
@@ -195,7 +212,8 @@ async fn export_csv(
 /// One CSV record, quoted where needed by the `csv` crate.
 fn csv_row(fields: &[&str]) -> bytes::Bytes {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(fields).expect("writing to a Vec cannot fail");
+    w.write_record(fields)
+        .expect("writing to a Vec cannot fail");
     w.into_inner().expect("writing to a Vec cannot fail").into()
 }
 
@@ -228,7 +246,11 @@ async fn stats(
 ) -> Result<Json<Stats>, ApiError> {
     let query = filter.to_document()?;
     let group = |key: bson::Bson| doc! { "$group": { "_id": key, "count": { "$sum": 1 }, "avg_price": { "$avg": "$price" } } };
-    let by_category = vec![doc! { "$match": query.clone() }, group("$category".into()), doc! { "$sort": { "_id": 1 } }];
+    let by_category = vec![
+        doc! { "$match": query.clone() },
+        group("$category".into()),
+        doc! { "$sort": { "_id": 1 } },
+    ];
     let mut dated = query.clone();
     if !dated.contains_key("date") {
         dated.insert("date", doc! { "$ne": null });
@@ -245,8 +267,13 @@ async fn stats(
             .map(|d| bson::from_document::<Group>(d).map_err(DbError::from))
             .collect::<Result<Vec<_>, DbError>>()
     };
-    let (by_category, by_day, total) = tokio::try_join!(run(by_category), run(by_day), s.store.items.count(query))?;
-    Ok(Json(Stats { total, by_category, by_day }))
+    let (by_category, by_day, total) =
+        tokio::try_join!(run(by_category), run(by_day), s.store.items.count(query))?;
+    Ok(Json(Stats {
+        total,
+        by_category,
+        by_day,
+    }))
 }
 
 /// Filter of `GET /pages`.
@@ -292,7 +319,10 @@ async fn list_pages(
     ValidQuery(page): ValidQuery<PageParams>,
     ValidQuery(filter): ValidQuery<PageFilter>,
 ) -> Result<Json<Page<PageOut>>, ApiError> {
-    let query = filter.status.map(|s| doc! { "status": s }).unwrap_or_default();
+    let query = filter
+        .status
+        .map(|s| doc! { "status": s })
+        .unwrap_or_default();
     let pages = s.store.pages.page(query, Sort::asc("url"), &page).await?;
     Ok(Json(pages.map(PageOut::from)))
 }
@@ -330,5 +360,10 @@ async fn start_crawl(
         .push(CrawlJob { start_url })
         .await
         .map_err(|e| ApiError::unavailable("the job queue is unavailable").with_source(e))?;
-    Ok((StatusCode::ACCEPTED, Json(CrawlQueued { job: id.to_string() })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CrawlQueued {
+            job: id.to_string(),
+        }),
+    ))
 }

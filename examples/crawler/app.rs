@@ -107,7 +107,10 @@ pub async fn build(settings: &Settings, options: CrawlOptions) -> anyhow::Result
     // This instance also works the queue; a bigger deployment can run workers apart.
     let worker = crawls.worker(move |job, ctx| recrawl::run(crawler.clone(), job, ctx));
     let tasks = Tasks::from_settings(&settings.jobs);
-    if let (Some(url), Some(every)) = (&settings.crawler.recrawl_url, settings.crawler.recrawl_every) {
+    if let (Some(url), Some(every)) = (
+        &settings.crawler.recrawl_url,
+        settings.crawler.recrawl_every,
+    ) {
         tasks.spawn(
             "recrawl schedule",
             recrawl::schedule(crawls.clone(), url.clone(), every, tasks.shutdown_token()),

@@ -26,7 +26,10 @@ use backon::{ExponentialBuilder, Retryable};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{StatusCode, header};
 use starter::mongo::bson::DateTime;
-use tokio::{sync::{OnceCell, Semaphore}, task::JoinSet};
+use tokio::{
+    sync::{OnceCell, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -169,20 +172,39 @@ impl FetchError {
 
     /// `Retry-After` in seconds or as an HTTP date.
     fn retry_after(&self) -> Option<Duration> {
-        let FetchError::Status(f) = self else { return None };
+        let FetchError::Status(f) = self else {
+            return None;
+        };
         let value = f.headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-        value.parse::<u64>().map(Duration::from_secs).ok().or_else(|| {
-            let at = httpdate::parse_http_date(value).ok()?;
-            Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
-        })
+        value
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .ok()
+            .or_else(|| {
+                let at = httpdate::parse_http_date(value).ok()?;
+                Some(
+                    at.duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default(),
+                )
+            })
     }
 }
 
 /// What visiting one URL gave back to the frontier.
 enum Visit {
-    Page { status: u16, links: Vec<Url>, saved: Option<Saved>, not_modified: bool },
-    Redirect { status: u16, to: Option<Url> },
-    Broken { status: u16 },
+    Page {
+        status: u16,
+        links: Vec<Url>,
+        saved: Option<Saved>,
+        not_modified: bool,
+    },
+    Redirect {
+        status: u16,
+        to: Option<Url>,
+    },
+    Broken {
+        status: u16,
+    },
     Disallowed,
     /// Stopped before an answer arrived: nothing to write.
     Cancelled,
@@ -198,11 +220,11 @@ impl Crawler {
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(options.concurrency_per_host.max(1))
             .build()?;
-        Ok(Self { client, store, options: Arc::new(options) })
-    }
-
-    pub fn options(&self) -> &CrawlOptions {
-        &self.options
+        Ok(Self {
+            client,
+            store,
+            options: Arc::new(options),
+        })
     }
 
     /// Crawls from `start` until the frontier is empty, a limit is reached or `stop` is
@@ -228,8 +250,14 @@ impl Crawler {
         let mut failure = None;
 
         loop {
-            while !stop.is_cancelled() && failure.is_none() && tasks.len() < max_tasks && taken < self.options.max_pages {
-                let Some((url, depth, referrer)) = frontier.pop_front() else { break };
+            while !stop.is_cancelled()
+                && failure.is_none()
+                && tasks.len() < max_tasks
+                && taken < self.options.max_pages
+            {
+                let Some((url, depth, referrer)) = frontier.pop_front() else {
+                    break;
+                };
                 taken += 1;
                 let host = hosts
                     .lock()
@@ -243,7 +271,9 @@ impl Crawler {
                     Ok((visit, url.to_string(), depth))
                 });
             }
-            let Some(joined) = tasks.join_next().await else { break };
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
             let (visit, url, depth) = match joined {
                 Ok(Ok(done)) => done,
                 // Keep joining: the other tasks' fetched pages are still written.
@@ -257,26 +287,48 @@ impl Crawler {
                 }
             };
             let (status, outcome, next) = match visit {
-                Visit::Page { status, links, saved, not_modified } => {
+                Visit::Page {
+                    status,
+                    links,
+                    saved,
+                    not_modified,
+                } => {
                     report.fetched += 1;
                     let outcome = if not_modified {
                         report.not_modified += 1;
                         "not modified"
                     } else {
                         match saved {
-                            Some(Saved::Inserted) => { report.items_inserted += 1; "new item" }
-                            Some(Saved::Updated) => { report.items_updated += 1; "updated item" }
-                            Some(Saved::Unchanged) => { report.items_unchanged += 1; "unchanged item" }
+                            Some(Saved::Inserted) => {
+                                report.items_inserted += 1;
+                                "new item"
+                            }
+                            Some(Saved::Updated) => {
+                                report.items_updated += 1;
+                                "updated item"
+                            }
+                            Some(Saved::Unchanged) => {
+                                report.items_unchanged += 1;
+                                "unchanged item"
+                            }
                             None => "page",
                         }
                     };
-                    let next = if depth < self.options.max_depth { links.into_iter().map(|l| (l, depth + 1)).collect() } else { Vec::new() };
+                    let next = if depth < self.options.max_depth {
+                        links.into_iter().map(|l| (l, depth + 1)).collect()
+                    } else {
+                        Vec::new()
+                    };
                     (status, outcome, next)
                 }
                 Visit::Redirect { status, to } => {
                     report.fetched += 1;
                     report.redirects += 1;
-                    (status, "redirect", to.into_iter().map(|l| (l, depth)).collect())
+                    (
+                        status,
+                        "redirect",
+                        to.into_iter().map(|l| (l, depth)).collect(),
+                    )
                 }
                 Visit::Broken { status } => {
                     report.fetched += 1;
@@ -295,7 +347,12 @@ impl Crawler {
                 }
             }
             if let Some(observe) = &observe {
-                observe(&Visited { url, status, outcome, known: seen.len().min(self.options.max_pages) });
+                observe(&Visited {
+                    url,
+                    status,
+                    outcome,
+                    known: seen.len().min(self.options.max_pages),
+                });
             }
         }
         if let Some(e) = failure {
@@ -343,24 +400,33 @@ impl Crawler {
         let f = match fetched {
             Ok(f) => f,
             Err(FetchError::Transport(e)) => {
-                record.error = Some(e.without_url().to_string());
+                record.error = Some(describe(&e));
                 self.store.record_page(&record).await?;
                 return Ok(Visit::Broken { status: 0 });
             }
             Err(FetchError::Status(f)) => {
                 record.status = f.status.as_u16().into();
                 self.store.record_page(&record).await?;
-                return Ok(Visit::Broken { status: f.status.as_u16() });
+                return Ok(Visit::Broken {
+                    status: f.status.as_u16(),
+                });
             }
             Err(FetchError::TooLarge(f)) => {
                 record.status = f.status.as_u16().into();
                 record.error = Some(format!("body larger than {} bytes", self.options.max_body));
                 self.store.record_page(&record).await?;
-                return Ok(Visit::Broken { status: f.status.as_u16() });
+                return Ok(Visit::Broken {
+                    status: f.status.as_u16(),
+                });
             }
         };
         let status = f.status.as_u16();
-        let text_header = |name| f.headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok()).map(str::to_owned);
+        let text_header = |name| {
+            f.headers
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
         record.status = status.into();
         record.content_type = text_header(header::CONTENT_TYPE);
         if f.status == StatusCode::NOT_MODIFIED {
@@ -371,11 +437,19 @@ impl Crawler {
                 record.content_type = previous.content_type;
             }
             self.store.record_page(&record).await?;
-            return Ok(Visit::Page { status, links: Vec::new(), saved: None, not_modified: true });
+            return Ok(Visit::Page {
+                status,
+                links: Vec::new(),
+                saved: None,
+                not_modified: true,
+            });
         }
         if f.status.is_redirection() {
             record.location = text_header(header::LOCATION);
-            let to = record.location.as_deref().and_then(|l| urls::resolve(url, l));
+            let to = record
+                .location
+                .as_deref()
+                .and_then(|l| urls::resolve(url, l));
             self.store.record_page(&record).await?;
             return Ok(Visit::Redirect { status, to });
         }
@@ -385,16 +459,19 @@ impl Crawler {
         }
         record.etag = text_header(header::ETAG);
         record.last_modified = text_header(header::LAST_MODIFIED);
-        let is_html = record
-            .content_type
-            .as_deref()
-            .is_none_or(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/html") || ct.contains("xhtml"));
+        let is_html = record.content_type.as_deref().is_none_or(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+                || ct.contains("xhtml")
+        });
         let (links, saved) = if is_html {
             let (html, _) = page::decode(&f.body, record.content_type.as_deref());
             let selectors = self.options.selectors.clone();
             let base = url.clone();
             // Parsing is CPU work: off the async workers.
-            let parsed = tokio::task::spawn_blocking(move || page::parse(&html, &base, &selectors)).await?;
+            let parsed =
+                tokio::task::spawn_blocking(move || page::parse(&html, &base, &selectors)).await?;
             let saved = match &parsed.item {
                 Some(item) => Some(self.store.save_item(url.as_str(), item).await?),
                 None => None,
@@ -406,14 +483,22 @@ impl Crawler {
         // The page is recorded after its item: a crash in between re-fetches it in full
         // next time instead of getting a 304 for an item never written.
         self.store.record_page(&record).await?;
-        Ok(Visit::Page { status, links, saved, not_modified: false })
+        Ok(Visit::Page {
+            status,
+            links,
+            saved,
+            not_modified: false,
+        })
     }
 
     /// robots.txt of `url`'s host, through the host's gate. `None`: everything allowed
     /// (no robots.txt, 4xx). Unreachable or 5xx: everything disallowed, as RFC 9309 says.
     async fn robots(&self, url: &Url, host: &Host) -> Option<texting_robots::Robot> {
         let robots_url = url.join("/robots.txt").expect("an http URL joins a path");
-        let disallow_all = || texting_robots::Robot::new(&self.options.user_agent, b"User-agent: *\nDisallow: /\n").ok();
+        let disallow_all = || {
+            texting_robots::Robot::new(&self.options.user_agent, b"User-agent: *\nDisallow: /\n")
+                .ok()
+        };
         match self.fetch(&robots_url, host, None).await {
             Ok(f) if f.status.is_success() => {
                 texting_robots::Robot::new(&self.options.user_agent, &f.body).ok()
@@ -428,7 +513,12 @@ impl Crawler {
     }
 
     /// One GET with retries, each attempt through the host's gate.
-    async fn fetch(&self, url: &Url, host: &Host, previous: Option<&PageRecord>) -> Result<Fetched, FetchError> {
+    async fn fetch(
+        &self,
+        url: &Url,
+        host: &Host,
+        previous: Option<&PageRecord>,
+    ) -> Result<Fetched, FetchError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.options.backoff)
             .with_max_delay(self.options.max_retry_after)
@@ -443,7 +533,7 @@ impl Crawler {
             .notify(|e, wait| {
                 let reason = match e {
                     FetchError::Status(f) => f.status.to_string(),
-                    FetchError::Transport(e) => e.without_url_ref(),
+                    FetchError::Transport(e) => describe(e),
                     FetchError::TooLarge(_) => "too large".to_owned(),
                 };
                 tracing::debug!(%url, %reason, ?wait, "retrying");
@@ -451,8 +541,17 @@ impl Crawler {
             .await
     }
 
-    async fn fetch_once(&self, url: &Url, host: &Host, previous: Option<&PageRecord>) -> Result<Fetched, FetchError> {
-        let _slot = host.slots.acquire().await.expect("the semaphore is never closed");
+    async fn fetch_once(
+        &self,
+        url: &Url,
+        host: &Host,
+        previous: Option<&PageRecord>,
+    ) -> Result<Fetched, FetchError> {
+        let _slot = host
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         if let Some(rate) = &host.rate {
             rate.until_ready().await;
         }
@@ -477,7 +576,11 @@ impl Crawler {
             }
             body.extend_from_slice(&chunk);
         }
-        let fetched = Fetched { status, headers, body: body.into() };
+        let fetched = Fetched {
+            status,
+            headers,
+            body: body.into(),
+        };
         if too_large {
             Err(FetchError::TooLarge(fetched))
         } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -488,17 +591,11 @@ impl Crawler {
     }
 }
 
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    /// The error's text without the URL (the caller logs the URL once).
-    fn without_url_ref(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(&format!(" ({url})"), "");
-        }
-        text
+/// The error's text without its URL (the caller logs the URL once).
+fn describe(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match e.url() {
+        Some(url) => text.replace(&format!(" ({url})"), ""),
+        None => text,
     }
 }

@@ -152,13 +152,22 @@ async fn run() -> anyhow::Result<()> {
     let mut settings: app::Settings = config::load()?;
     starter::logging::init(&settings.core);
     match cli.command {
-        Command::Crawl { start_url, options } => crawl(&settings, start_url, options.into_options()?).await,
-        Command::Serve { recrawl_url, recrawl_every, options } => {
+        Command::Crawl { start_url, options } => {
+            crawl(&settings, start_url, options.into_options()?).await
+        }
+        Command::Serve {
+            recrawl_url,
+            recrawl_every,
+            options,
+        } => {
             if recrawl_url.is_some() {
                 settings.crawler.recrawl_url = recrawl_url;
                 settings.crawler.recrawl_every = recrawl_every;
             }
-            app::build(&settings, options.into_options()?).await?.run().await
+            app::build(&settings, options.into_options()?)
+                .await?
+                .run()
+                .await
         }
     }
 }
@@ -190,7 +199,9 @@ async fn crawl(settings: &app::Settings, start: Url, options: CrawlOptions) -> a
     let report = report?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     if report.stopped {
-        eprintln!("stopped before the end: run the same crawl again to go on (fetched pages are re-checked with 304s)");
+        eprintln!(
+            "stopped before the end: run the same crawl again to go on (fetched pages are re-checked with 304s)"
+        );
     }
     Ok(())
 }
@@ -200,8 +211,10 @@ fn progress() -> (Observer, Option<ProgressBar>) {
     if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(1);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} {wide_msg}")
-                .expect("the template is valid"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} {wide_msg}",
+            )
+            .expect("the template is valid"),
         );
         let b = bar.clone();
         let observe: Observer = Arc::new(move |v: &Visited| {
@@ -211,7 +224,8 @@ fn progress() -> (Observer, Option<ProgressBar>) {
         });
         (observe, Some(bar))
     } else {
-        let observe: Observer = Arc::new(|v: &Visited| eprintln!("{} {} {}", v.status, v.outcome, v.url));
+        let observe: Observer =
+            Arc::new(|v: &Visited| eprintln!("{} {} {}", v.status, v.outcome, v.url));
         (observe, None)
     }
 }

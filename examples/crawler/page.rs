@@ -8,7 +8,9 @@ use encoding_rs::{Encoding, UTF_8};
 use scraper::{ElementRef, Html, Selector};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
+use time::{
+    Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
+};
 use url::Url;
 
 use crate::urls;
@@ -53,8 +55,14 @@ fn meta_charset(head: &[u8]) -> Option<String> {
         let tag = &lower[start..end];
         if let Some(c) = find(tag, b"charset") {
             let rest = &tag[c + b"charset".len()..];
-            let rest = rest.trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
-            let rest = rest.strip_prefix(b"\"").or(rest.strip_prefix(b"'")).unwrap_or(rest);
+            let rest = rest
+                .trim_ascii_start()
+                .strip_prefix(b"=")?
+                .trim_ascii_start();
+            let rest = rest
+                .strip_prefix(b"\"")
+                .or(rest.strip_prefix(b"'"))
+                .unwrap_or(rest);
             let label: Vec<u8> = rest
                 .iter()
                 .copied()
@@ -152,7 +160,12 @@ pub fn parse(html: &str, base: &Url, selectors: &Selectors) -> Parsed {
     let doc = Html::parse_document(html);
     let links = doc
         .select(&selectors.links)
-        .filter(|a| !a.attr("rel").is_some_and(|r| r.split_whitespace().any(|r| r.eq_ignore_ascii_case("nofollow"))))
+        .filter(|a| {
+            !a.attr("rel").is_some_and(|r| {
+                r.split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("nofollow"))
+            })
+        })
         .filter_map(|a| a.attr("href"))
         .filter_map(|href| urls::resolve(base, href))
         .collect();
@@ -163,7 +176,12 @@ pub fn parse(html: &str, base: &Url, selectors: &Selectors) -> Parsed {
             category: text_of(item, &selectors.category),
             price: text_of(item, &selectors.price).and_then(|p| parse_price(&p)),
             date: item.select(&selectors.date).next().and_then(|d| {
-                parse_date(d.attr("datetime").map(str::to_owned).unwrap_or_else(|| collapse(d)).as_str())
+                parse_date(
+                    d.attr("datetime")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| collapse(d))
+                        .as_str(),
+                )
             }),
         })
     });
@@ -177,7 +195,10 @@ fn text_of(scope: ElementRef<'_>, selector: &Selector) -> Option<String> {
 
 /// The element's text with runs of whitespace made one space.
 fn collapse(el: ElementRef<'_>) -> String {
-    el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
+    el.text()
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `₩12,900`, `$1,234.50`, `3.5 / 5` → the first number (thousands separators dropped).
@@ -210,9 +231,17 @@ mod tests {
         let (euc_kr, _, _) = encoding_rs::EUC_KR.encode("안녕하세요");
         let (text, enc) = decode(&euc_kr, Some("text/html; charset=EUC-KR"));
         assert_eq!((text.as_str(), enc.name()), ("안녕하세요", "EUC-KR"));
-        let page = [b"<html><head><meta charset='euc-kr'></head><body>".as_slice(), &euc_kr].concat();
+        let page = [
+            b"<html><head><meta charset='euc-kr'></head><body>".as_slice(),
+            &euc_kr,
+        ]
+        .concat();
         assert!(decode(&page, Some("text/html")).0.ends_with("안녕하세요"));
-        let page = [b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=euc-kr\">".as_slice(), &euc_kr].concat();
+        let page = [
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=euc-kr\">".as_slice(),
+            &euc_kr,
+        ]
+        .concat();
         assert!(decode(&page, None).0.ends_with("안녕하세요"));
         assert_eq!(decode("é".as_bytes(), None).1.name(), "UTF-8");
     }
@@ -222,7 +251,10 @@ mod tests {
         assert_eq!(parse_price("₩12,900"), Some(12900.0));
         assert_eq!(parse_price("$1,234.50 USD"), Some(1234.5));
         assert_eq!(parse_price("n/a"), None);
-        assert_eq!(parse_date("2024-05-01").unwrap().unix_timestamp(), 1_714_521_600);
+        assert_eq!(
+            parse_date("2024-05-01").unwrap().unix_timestamp(),
+            1_714_521_600
+        );
         assert!(parse_date("2024-05-01T10:00:00+09:00").is_some());
         assert!(parse_date("yesterday").is_none());
     }

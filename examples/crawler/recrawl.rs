@@ -26,13 +26,20 @@ pub struct CrawlJob {
 pub async fn run(crawler: Crawler, job: CrawlJob, ctx: JobContext) -> anyhow::Result<()> {
     // A job is not stopped half-way by this instance: a worker stopped past its grace has
     // the job run again elsewhere, and the upserts make that safe.
-    let report = crawler.run(&job.start_url, CancellationToken::new(), None).await?;
+    let report = crawler
+        .run(&job.start_url, CancellationToken::new(), None)
+        .await?;
     tracing::info!(job = %ctx.id, url = %job.start_url, ?report, "crawl done");
     Ok(())
 }
 
 /// Pushes a crawl of `url` every `every`, the first at once, until `stop`.
-pub async fn schedule(queue: JobQueue<CrawlJob>, url: Url, every: Duration, stop: CancellationToken) {
+pub async fn schedule(
+    queue: JobQueue<CrawlJob>,
+    url: Url,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let mut ticks = tokio::time::interval(every);
     // After a pause (Redis down, a suspended laptop), one crawl, not a burst.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -41,7 +48,12 @@ pub async fn schedule(queue: JobQueue<CrawlJob>, url: Url, every: Duration, stop
             _ = stop.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match queue.push(CrawlJob { start_url: url.clone() }).await {
+        match queue
+            .push(CrawlJob {
+                start_url: url.clone(),
+            })
+            .await
+        {
             Ok(id) => tracing::info!(job = %id, %url, "scheduled crawl queued"),
             Err(e) => tracing::warn!(error = %e, %url, "scheduled crawl not queued"),
         }

@@ -105,7 +105,9 @@ impl Store {
     pub async fn save_item(&self, url: &str, item: &Extracted) -> Result<Saved, DbError> {
         let hash = item.content_hash();
         let now = DateTime::now();
-        let date = item.date.map(|d| DateTime::from_millis((d.unix_timestamp_nanos() / 1_000_000) as i64));
+        let date = item
+            .date
+            .map(|d| DateTime::from_millis((d.unix_timestamp_nanos() / 1_000_000) as i64));
         match self.items.find_one(doc! { "url": url }).await? {
             None => {
                 let new = Item {

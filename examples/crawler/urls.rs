@@ -86,11 +86,20 @@ mod tests {
 
     #[test]
     fn one_form_per_page() {
-        assert_eq!(norm("HTTP://Example.COM:80/a/./b/../c#top"), "http://example.com/a/c");
+        assert_eq!(
+            norm("HTTP://Example.COM:80/a/./b/../c#top"),
+            "http://example.com/a/c"
+        );
         assert_eq!(norm("https://example.com:443"), "https://example.com/");
-        assert_eq!(norm("http://example.com/p?b=2&a=1"), "http://example.com/p?a=1&b=2");
+        assert_eq!(
+            norm("http://example.com/p?b=2&a=1"),
+            "http://example.com/p?a=1&b=2"
+        );
         assert_eq!(norm("http://example.com/p?"), "http://example.com/p");
-        assert_eq!(norm("http://example.com/%7euser/%2f%41"), "http://example.com/~user/%2FA");
+        assert_eq!(
+            norm("http://example.com/%7euser/%2f%41"),
+            "http://example.com/~user/%2FA"
+        );
         assert_eq!(norm("http://u:p@example.com/a/"), "http://example.com/a/");
         assert!(normalise(Url::parse("mailto:a@b.c").unwrap()).is_none());
     }
