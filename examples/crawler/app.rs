@@ -116,6 +116,7 @@ pub async fn build(settings: &Settings, options: CrawlOptions) -> anyhow::Result
             recrawl::schedule(crawls.clone(), url.clone(), every, tasks.shutdown_token()),
         );
     }
+    let search_index = store.clone();
     let state = AppState { store, crawls };
     let api = api::router().with_state(state).merge(jobs.router());
 
@@ -123,6 +124,9 @@ pub async fn build(settings: &Settings, options: CrawlOptions) -> anyhow::Result
         .openapi(ApiDoc::openapi())
         .api(OpenApiRouter::new().nest("/api", api))
         .component(mongo)
+        .on_startup("search index", move || async move {
+            Ok(search_index.ensure_search_index().await?)
+        })
         .component(redis)
         .component(worker)
         .component(tasks))

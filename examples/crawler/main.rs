@@ -177,7 +177,9 @@ async fn crawl(settings: &app::Settings, start: Url, options: CrawlOptions) -> a
     let mongo = Store::register(Mongo::new(&settings.mongo).await?);
     mongo.connect_with_retry().await?;
     mongo.ensure_indexes().await?;
-    let crawler = Crawler::new(Store::new(&mongo), options)?;
+    let store = Store::new(&mongo);
+    store.ensure_search_index().await?;
+    let crawler = Crawler::new(store, options)?;
 
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
