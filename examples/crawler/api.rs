@@ -185,7 +185,7 @@ async fn export_csv(
         .await
         .map_err(DbError::from)?;
     let header = csv_row(&["url", "title", "category", "price", "date", "updated_at"]);
-    let rows = cursor.map_err(|e| io::Error::other(e)).map_ok(|i: Item| {
+    let rows = cursor.map_err(io::Error::other).map_ok(|i: Item| {
         csv_row(&[
             &i.url,
             &i.title,

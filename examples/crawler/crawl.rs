@@ -374,10 +374,10 @@ impl Crawler {
             _ = stop.cancelled() => return Ok(Visit::Cancelled),
             r = host.robots.get_or_init(|| self.robots(url, host)) => r,
         };
-        if let Some(robots) = robots {
-            if !robots.allowed(url.as_str()) {
-                return Ok(Visit::Disallowed);
-            }
+        if let Some(robots) = robots
+            && !robots.allowed(url.as_str())
+        {
+            return Ok(Visit::Disallowed);
         }
         let previous = self.store.page(url.as_str()).await?;
         let fetched = tokio::select! {
