@@ -100,6 +100,8 @@ pub struct CrawlReport {
     pub disallowed: usize,
     /// The crawl was stopped before the frontier was empty.
     pub stopped: bool,
+    /// Wall time of the crawl, robots.txt and store writes included.
+    pub elapsed_ms: u64,
 }
 
 /// One visited URL, as told to the progress display.
@@ -237,6 +239,7 @@ impl Crawler {
     ) -> anyhow::Result<CrawlReport> {
         let start = urls::normalise(start.clone())
             .ok_or_else(|| anyhow::anyhow!("{start}: only http and https URLs are crawled"))?;
+        let started = std::time::Instant::now();
         let scope = urls::host_key(&start);
         let hosts: Arc<Mutex<HashMap<String, Arc<Host>>>> = Arc::default();
         let mut report = CrawlReport::default();
@@ -248,6 +251,8 @@ impl Crawler {
         let max_tasks = self.options.concurrency_per_host.max(1) * 4;
         let mut taken = 0usize;
         let mut failure = None;
+        // Visits given up because of `stop`.
+        let mut dropped = 0usize;
 
         loop {
             while !stop.is_cancelled()
@@ -339,7 +344,10 @@ impl Crawler {
                     report.disallowed += 1;
                     (0, "disallowed by robots.txt", Vec::new())
                 }
-                Visit::Cancelled => continue,
+                Visit::Cancelled => {
+                    dropped += 1;
+                    continue;
+                }
             };
             for (link, depth) in next {
                 if urls::host_key(&link) == scope && seen.insert(link.to_string()) {
@@ -358,7 +366,8 @@ impl Crawler {
         if let Some(e) = failure {
             return Err(e);
         }
-        report.stopped = stop.is_cancelled() && (!frontier.is_empty() || report.fetched < taken);
+        report.stopped = stop.is_cancelled() && (!frontier.is_empty() || dropped > 0);
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
     }
 
