@@ -21,9 +21,13 @@ mod store;
 #[path = "../../examples/crawler/urls.rs"]
 mod urls;
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod common;
 mod fixture;
 
 mod api_routes;
 mod crawling;
+mod process;
 mod recrawl_job;
