@@ -219,3 +219,16 @@ async fn broken_links_are_listed_with_their_status() {
     assert_eq!(items[0]["url"], site.url("/missing").as_str());
     assert_eq!(items[0]["referrer"], site.url("/").as_str());
 }
+
+#[tokio::test]
+async fn every_route_is_documented() {
+    let db = TestDb::new().await;
+    let app = crate::app::build(&crate::common::settings(&db, |_| {}), options())
+        .await
+        .expect("the app builds");
+    let mismatch = app.undocumented_routes();
+    assert!(mismatch.is_empty(), "{mismatch}");
+    let doc = serde_json::to_value(app.openapi_document()).unwrap();
+    let csv = &doc["paths"]["/api/items.csv"]["get"]["responses"]["200"]["content"];
+    assert!(csv["text/csv"].is_object(), "{csv}");
+}
