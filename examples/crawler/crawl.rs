@@ -242,6 +242,8 @@ impl Crawler {
         let started = std::time::Instant::now();
         let scope = urls::host_key(&start);
         let hosts: Arc<Mutex<HashMap<String, Arc<Host>>>> = Arc::default();
+        // The last fetch of every URL of the site, read once rather than once per page.
+        let known = Arc::new(self.store.pages_under(&start).await?);
         let mut report = CrawlReport::default();
         let mut seen = HashSet::from([start.to_string()]);
         // (url, depth, referrer)
@@ -271,8 +273,11 @@ impl Crawler {
                     .or_insert_with(|| Arc::new(Host::new(&self.options)))
                     .clone();
                 let (this, stop) = (self.clone(), stop.clone());
+                let previous = known.get(url.as_str()).cloned();
                 tasks.spawn(async move {
-                    let visit = this.visit(&url, depth, referrer, &host, &stop).await?;
+                    let visit = this
+                        .visit(&url, depth, referrer, previous, &host, &stop)
+                        .await?;
                     Ok((visit, url.to_string(), depth))
                 });
             }
@@ -376,6 +381,7 @@ impl Crawler {
         url: &Url,
         depth: u32,
         referrer: Option<String>,
+        previous: Option<PageRecord>,
         host: &Host,
         stop: &CancellationToken,
     ) -> anyhow::Result<Visit> {
@@ -388,7 +394,6 @@ impl Crawler {
         {
             return Ok(Visit::Disallowed);
         }
-        let previous = self.store.page(url.as_str()).await?;
         let fetched = tokio::select! {
             _ = stop.cancelled() => return Ok(Visit::Cancelled),
             f = self.fetch(url, host, previous.as_ref()) => f,

@@ -6,6 +6,9 @@
 //! stand-in server (nx-27017 0.8.1) stores a date given to `$set` as a string, which
 //! breaks reading it back and the date filters; a replacement keeps BSON dates.
 
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use starter::mongo::{
     DbError, Mongo, MongoDocument, Repository,
@@ -112,8 +115,26 @@ impl Store {
     }
 
     /// The last fetch of `url`, if any.
+    #[cfg_attr(not(test), allow(dead_code))] // used by the tests
     pub async fn page(&self, url: &str) -> Result<Option<PageRecord>, DbError> {
         self.pages.find_one(doc! { "url": url }).await
+    }
+
+    /// The last fetch of every URL on `origin`'s scheme, host and port, by URL.
+    pub async fn pages_under(
+        &self,
+        origin: &url::Url,
+    ) -> Result<HashMap<String, PageRecord>, DbError> {
+        let prefix = origin.origin().ascii_serialization();
+        let pattern = format!("^{}/", escape_regex(&prefix));
+        let pages: Vec<PageRecord> = self
+            .pages
+            .collection()
+            .find(doc! { "url": { "$regex": pattern } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().map(|p| (p.url.clone(), p)).collect())
     }
 
     /// Records a fetch, replacing the previous one of the same URL.
@@ -134,26 +155,27 @@ impl Store {
         let date = item
             .date
             .map(|d| DateTime::from_millis((d.unix_timestamp_nanos() / 1_000_000) as i64));
+        // Insert first: on a first crawl that is one round trip; a known URL is refused
+        // by the unique index and compared.
+        let new = Item {
+            id: ObjectId::new(),
+            url: url.to_owned(),
+            title: item.title.clone(),
+            category: item.category.clone(),
+            price: item.price,
+            date,
+            content_hash: hash.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.items.insert(&new).await {
+            Ok(_) => return Ok(Saved::Inserted),
+            Err(e) if e.is_duplicate_key() => {}
+            Err(e) => return Err(e),
+        }
         match self.items.find_one(doc! { "url": url }).await? {
-            None => {
-                let new = Item {
-                    id: ObjectId::new(),
-                    url: url.to_owned(),
-                    title: item.title.clone(),
-                    category: item.category.clone(),
-                    price: item.price,
-                    date,
-                    content_hash: hash,
-                    created_at: now,
-                    updated_at: now,
-                };
-                match self.items.insert(&new).await {
-                    Ok(_) => Ok(Saved::Inserted),
-                    // Another crawl inserted it first; its content is as current as ours.
-                    Err(e) if e.is_duplicate_key() => Ok(Saved::Unchanged),
-                    Err(e) => Err(e),
-                }
-            }
+            // Deleted in between: the next crawl inserts it again.
+            None => Ok(Saved::Unchanged),
             Some(old) if old.content_hash == hash => Ok(Saved::Unchanged),
             Some(old) => {
                 let old_hash = old.content_hash.clone();
@@ -181,4 +203,17 @@ impl Store {
             }
         }
     }
+}
+
+/// `text` with the regular-expression metacharacters escaped. Hand-written: eight lines
+/// against a `regex` dependency for its `escape` alone.
+fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$/-".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
