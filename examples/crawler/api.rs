@@ -221,7 +221,7 @@ fn csv_row(fields: &[&str]) -> bytes::Bytes {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Group {
     /// The category, or the day (`2024-05-01`); `null`: items without one.
-    #[serde(rename = "_id")]
+    #[serde(rename(deserialize = "_id"))]
     pub key: Option<String>,
     pub count: i64,
     /// `null` when no item of the group has a price.

@@ -129,7 +129,7 @@ async fn stats_count_and_average_by_category_and_by_day() {
             .iter()
             .map(|g| {
                 (
-                    g["_id"].as_str().unwrap().to_owned(),
+                    g["key"].as_str().unwrap().to_owned(),
                     (
                         g["count"].as_i64().unwrap(),
                         g["avg_price"].as_f64().unwrap(),
