@@ -407,6 +407,7 @@ impl Crawler {
             etag: None,
             last_modified: None,
             location: None,
+            links: Vec::new(),
             referrer,
             depth,
             fetched_at: DateTime::now(),
@@ -444,16 +445,23 @@ impl Crawler {
         record.status = status.into();
         record.content_type = text_header(header::CONTENT_TYPE);
         if f.status == StatusCode::NOT_MODIFIED {
-            // The validators stay those of the last full answer.
+            // The validators and links stay those of the last full answer: the pages
+            // below an unchanged page are still visited (they may have changed).
             if let Some(previous) = previous {
                 record.etag = previous.etag;
                 record.last_modified = previous.last_modified;
                 record.content_type = previous.content_type;
+                record.links = previous.links;
             }
             self.store.record_page(&record).await?;
+            let links = record
+                .links
+                .iter()
+                .filter_map(|l| Url::parse(l).ok())
+                .collect();
             return Ok(Visit::Page {
                 status,
-                links: Vec::new(),
+                links,
                 saved: None,
                 not_modified: true,
             });
@@ -490,6 +498,7 @@ impl Crawler {
                 Some(item) => Some(self.store.save_item(url.as_str(), item).await?),
                 None => None,
             };
+            record.links = parsed.links.iter().map(Url::to_string).collect();
             (parsed.links, saved)
         } else {
             (Vec::new(), None)

@@ -61,6 +61,9 @@ pub struct PageRecord {
     /// The page that linked here (for a broken link: where it is).
     pub referrer: Option<String>,
     pub depth: u32,
+    /// The page's links (absolute, normalised): a 304 next time still leads to them.
+    #[serde(default)]
+    pub links: Vec<String>,
     pub fetched_at: DateTime,
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - `/robots.txt` disallows `/private/` (linked from the index: must never be requested);
 //! - `/list?page=1..=3`: four items each, `rel=next` pagination, duplicate links in other
-//!   forms (a fragment, reordered query, `./`) that must dedupe to one URL;
+//!   forms (a fragment, `./`) that must dedupe to one URL; an `ETag` and 304s, so that a
+//!   second crawl reaches the items below an unchanged listing through its stored links;
 //! - `/items/{n}` (1..=12): item pages with an `ETag`, answered 304 to `If-None-Match`;
 //!   item 1's title has a comma and quotes (CSV quoting);
 //! - `/old` → 301 → `/moved`; `/missing` → 404; `/slow`: answered after 300 ms;
@@ -188,10 +189,21 @@ struct ListQuery {
     page: Option<u32>,
 }
 
-async fn list(axum::extract::Query(q): axum::extract::Query<ListQuery>) -> Response {
+async fn list(
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let page = q.page.unwrap_or(1);
     if !(1..=3).contains(&page) {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    let etag = format!("\"list-{page}-v1\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     let mut html = format!("<!doctype html><html><body><h1>Items, page {page}</h1><ul>");
     for n in (page - 1) * 4 + 1..=page * 4 {
@@ -206,7 +218,7 @@ async fn list(axum::extract::Query(q): axum::extract::Query<ListQuery>) -> Respo
     }
     // The same listing again, as another link form: dedupes to /list?page=1.
     html.push_str("<a href=\"/list?page=1#top\">first</a></body></html>");
-    Html(html).into_response()
+    ([(header::ETAG, etag)], Html(html)).into_response()
 }
 
 async fn item(Path(n): Path<u32>, headers: HeaderMap) -> Response {
