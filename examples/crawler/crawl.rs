@@ -2,7 +2,8 @@
 //!
 //! - Scope: the start URL's host only; depth counts links followed from the start page (a
 //!   redirect does not add a level); `max_pages` bounds the URLs taken from the frontier.
-//! - Per host (scheme, host and port): robots.txt fetched once and obeyed, at most
+//! - Per host (scheme, host and port): robots.txt fetched once and obeyed (its
+//!   `Crawl-delay` too), at most
 //!   `concurrency_per_host` requests at a time (a semaphore) and, when set, at most
 //!   `rate_per_sec` request starts per second (a `governor` limiter).
 //! - Each request has a timeout; 429, 5xx, timeouts and refused connections are retried
@@ -132,6 +133,8 @@ struct Host {
     slots: Semaphore,
     rate: Option<DefaultDirectRateLimiter>,
     robots: OnceCell<Option<texting_robots::Robot>>,
+    /// robots.txt's `Crawl-delay`, once read: at most one request start per delay.
+    crawl_delay: std::sync::OnceLock<DefaultDirectRateLimiter>,
 }
 
 impl Host {
@@ -143,6 +146,7 @@ impl Host {
                 .rate_per_sec
                 .map(|r| RateLimiter::direct(Quota::per_second(r).allow_burst(NonZeroU32::MIN))),
             robots: OnceCell::new(),
+            crawl_delay: std::sync::OnceLock::new(),
         }
     }
 }
@@ -524,7 +528,19 @@ impl Crawler {
         };
         match self.fetch(&robots_url, host, None).await {
             Ok(f) if f.status.is_success() => {
-                texting_robots::Robot::new(&self.options.user_agent, &f.body).ok()
+                let robot = texting_robots::Robot::new(&self.options.user_agent, &f.body).ok()?;
+                // A delay longer than the longest Retry-After honoured is cut to it.
+                let delay = robot
+                    .delay
+                    .filter(|d| d.is_finite() && *d > 0.0)
+                    .map(|d| Duration::from_secs_f32(d).min(self.options.max_retry_after))
+                    .and_then(Quota::with_period);
+                if let Some(quota) = delay {
+                    let _ = host
+                        .crawl_delay
+                        .set(RateLimiter::direct(quota.allow_burst(NonZeroU32::MIN)));
+                }
+                Some(robot)
             }
             Ok(f) if f.status.is_client_error() => None,
             Err(FetchError::TooLarge(f)) if f.status.is_client_error() => None,
@@ -577,6 +593,9 @@ impl Crawler {
             .expect("the semaphore is never closed");
         if let Some(rate) = &host.rate {
             rate.until_ready().await;
+        }
+        if let Some(delay) = host.crawl_delay.get() {
+            delay.until_ready().await;
         }
         let mut request = self.client.get(url.clone());
         if let Some(previous) = previous {

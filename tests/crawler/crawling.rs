@@ -253,3 +253,30 @@ async fn the_rate_limit_spaces_requests() {
         );
     }
 }
+
+#[tokio::test]
+async fn robots_crawl_delay_spaces_requests() {
+    let site =
+        Fixture::start_with_robots("User-agent: *\nCrawl-delay: 0.2\nDisallow: /private/\n").await;
+    let db = TestDb::new().await;
+    let options = CrawlOptions {
+        concurrency_per_host: 8,
+        max_pages: 5,
+        ..options()
+    };
+    crawler(&db, options)
+        .await
+        .run(&site.url("/"), CancellationToken::new(), None)
+        .await
+        .unwrap();
+    let log = site.log();
+    // robots.txt, then 4 pages (the 5th URL taken is disallowed), at most one per 200 ms
+    // (arrival jitter: 50 ms of slack).
+    assert_eq!(log.len(), 5, "{log:?}");
+    for pair in log[1..].windows(2) {
+        assert!(
+            pair[1].at - pair[0].at >= Duration::from_millis(150),
+            "{pair:?}"
+        );
+    }
+}

@@ -73,15 +73,17 @@ impl Drop for Fixture {
 
 impl Fixture {
     pub async fn start() -> Self {
+        Self::start_with_robots("User-agent: *\nDisallow: /private/\n").await
+    }
+
+    /// The site with another robots.txt.
+    pub async fn start_with_robots(robots: &'static str) -> Self {
         let shared = Arc::new(Shared {
             version: AtomicU32::new(1),
             ..Shared::default()
         });
         let app = Router::new()
-            .route(
-                "/robots.txt",
-                get(|| async { "User-agent: *\nDisallow: /private/\n" }),
-            )
+            .route("/robots.txt", get(move || async move { robots }))
             .route("/", get(index))
             .route("/list", get(list))
             .route("/items/{n}", get(item))
