@@ -522,13 +522,18 @@ impl Crawler {
     /// (no robots.txt, 4xx). Unreachable or 5xx: everything disallowed, as RFC 9309 says.
     async fn robots(&self, url: &Url, host: &Host) -> Option<texting_robots::Robot> {
         let robots_url = url.join("/robots.txt").expect("an http URL joins a path");
-        let disallow_all = || {
-            texting_robots::Robot::new(&self.options.user_agent, b"User-agent: *\nDisallow: /\n")
-                .ok()
-        };
+        // Groups are named by the product token: `starter-crawler`, not `starter-crawler/0.1.0`.
+        let agent = self
+            .options
+            .user_agent
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let disallow_all =
+            || texting_robots::Robot::new(agent, b"User-agent: *\nDisallow: /\n").ok();
         match self.fetch(&robots_url, host, None).await {
             Ok(f) if f.status.is_success() => {
-                let robot = texting_robots::Robot::new(&self.options.user_agent, &f.body).ok()?;
+                let robot = texting_robots::Robot::new(agent, &f.body).ok()?;
                 // A delay longer than the longest Retry-After honoured is cut to it.
                 let delay = robot
                     .delay

@@ -255,9 +255,12 @@ async fn the_rate_limit_spaces_requests() {
 }
 
 #[tokio::test]
-async fn robots_crawl_delay_spaces_requests() {
-    let site =
-        Fixture::start_with_robots("User-agent: *\nCrawl-delay: 0.2\nDisallow: /private/\n").await;
+async fn robots_own_group_and_its_crawl_delay_are_obeyed() {
+    // The crawler's own group (named by its product token) wins over `*`.
+    let site = Fixture::start_with_robots(
+        "User-agent: *\nDisallow: /\n\nUser-agent: starter-crawler\nCrawl-delay: 0.2\nDisallow: /private/\n",
+    )
+    .await;
     let db = TestDb::new().await;
     let options = CrawlOptions {
         concurrency_per_host: 8,
