@@ -13,9 +13,9 @@
 //!   so no other request can slip in between a check and the write;
 //! - pagination: cursor (keyset) pages, newest posts first, comments oldest first;
 //! - search: `?q=` matches title or body, case-insensitive, as an *escaped* `$regex`
-//!   (the user's text is never a pattern). A real MongoDB could use a text index instead
-//!   (`with_text_search`, week 2), but the nx-27017 dev database has no text index, and a
-//!   regex scan is fine at a mini-service's size;
+//!   (the user's text is never a pattern), which also matches inside words ("관리" in
+//!   "관리자"). A text index (`with_text_search`, week 2; the crawler example) scales
+//!   further but matches whole words only; a regex scan is fine at a mini-service's size;
 //! - view counts: reading a post adds one with an atomic `$inc` in the same
 //!   `findOneAndUpdate` that reads it, so concurrent readers never lose a count. Every GET
 //!   counts (reloads too): fine for a mini-service; a busy site would count unique viewers
