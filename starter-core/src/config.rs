@@ -138,8 +138,8 @@ pub trait Settings: DeserializeOwned {
     fn check(&self, profile: Profile) -> Result<(), ConfigError>;
 }
 
-/// The sections every app has: `server`, `cors`, `log`, `docs` and `metrics`, plus the
-/// active profile.
+/// The sections every app has: `server`, `cors`, `log`, `docs`, `metrics` and `otel`, plus
+/// the active profile.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CoreSettings {
@@ -150,12 +150,14 @@ pub struct CoreSettings {
     pub log: LogSettings,
     pub docs: crate::docs::DocsSettings,
     pub metrics: crate::metrics::MetricsSettings,
+    pub otel: crate::otel::OtelSettings,
 }
 
 impl Settings for CoreSettings {
     fn check(&self, profile: Profile) -> Result<(), ConfigError> {
         self.cors.check(profile)?;
         self.metrics.check(self.server.port)?;
+        self.otel.check()?;
         self.server.check()
     }
 }

@@ -197,6 +197,10 @@ impl Predicate for Compressible {
 /// Records the matched route on the request span (the fallback records `<unmatched>`).
 fn record_route(request: Request) -> Request {
     let route = request.extensions().get::<MatchedPath>();
+    #[cfg(feature = "otel")]
+    if let Some(route) = route {
+        crate::otel::record_route(&tracing::Span::current(), request.method(), route.as_str());
+    }
     tracing::Span::current().record(
         "route",
         route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str),

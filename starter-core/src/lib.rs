@@ -17,6 +17,8 @@
 //!   `/redoc`, served offline; a check that every route is documented;
 //! - [`metrics`]: Prometheus metrics at `/metrics` (requests, latency, in-flight, health
 //!   probes, build info), on the main port or its own;
+//! - [`otel`]: OpenTelemetry traces over OTLP/HTTP (the `otel` feature), off unless
+//!   `otel.endpoint` is set;
 //! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
 //!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
@@ -57,6 +59,7 @@ pub mod health;
 pub mod layers;
 pub mod logging;
 pub mod metrics;
+pub mod otel;
 pub mod pagination;
 pub mod pii;
 pub mod problem;

@@ -63,12 +63,30 @@ pub fn init(settings: &CoreSettings) {
         .thread_name("log-writer")
         .finish(std::io::stdout());
     let dropped = writer.error_counter();
-    let installed = tracing_subscriber::registry()
+    let subscriber = tracing_subscriber::registry()
         .with(filter)
-        .with(layer(format, writer, std::io::stdout().is_terminal()))
-        .try_init();
+        .with(layer(format, writer, std::io::stdout().is_terminal()));
+    #[cfg(feature = "otel")]
+    let (subscriber, traces) = {
+        // Without traces the app still runs; the reason is logged once the logs work.
+        let (traces, failed) = match crate::otel::provider(&settings.otel) {
+            Ok(traces) => (traces, None),
+            Err(error) => (None, Some(error)),
+        };
+        let subscriber = subscriber.with(traces.as_ref().map(crate::otel::layer));
+        (subscriber, (traces, failed))
+    };
+    let installed = subscriber.try_init();
     if installed.is_ok() {
         let _ = WRITER.set(Mutex::new(Some((guard, dropped))));
+        #[cfg(feature = "otel")]
+        match traces {
+            (Some(provider), _) => crate::otel::install(provider),
+            (None, Some(error)) => {
+                tracing::error!(error = format!("{error:#}"), "traces are off: the exporter could not start");
+            }
+            (None, None) => {}
+        }
     }
     // Otherwise a subscriber was already installed (tests, or an app that set its own):
     // keep that one.
@@ -100,10 +118,14 @@ where
     }
 }
 
-/// Writes out the queued log lines and stops the background writer; logs (to stderr too)
+/// Exports the queued spans (with the `otel` feature, see [`crate::otel`]), then writes out
+/// the queued log lines and stops the background writer; logs (to stderr too)
 /// how many lines were dropped because stdout could not keep up. Lines logged after this
 /// are lost, so call it last, as `App::run` and `exit_code` do.
 pub fn flush() {
+    // First, so that what the exporter logs is written out too.
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown();
     let Some((guard, dropped)) = WRITER.get().and_then(|writer| writer.lock().ok()?.take()) else {
         return;
     };
@@ -145,6 +167,12 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             .get(REQUEST_ID_HEADER)
             .and_then(|id| id.to_str().ok())
             .unwrap_or_default();
+        // The same span with OpenTelemetry fields, only when traces are exported: the
+        // fields cost nothing then.
+        #[cfg(feature = "otel")]
+        if crate::otel::enabled() {
+            return crate::otel::request_span(request, request_id);
+        }
         tracing::info_span!(
             "request",
             request_id,
@@ -181,6 +209,8 @@ impl<B> tower_http::trace::OnResponse<B> for RequestLog {
     fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
         let status = response.status();
         let latency_ms = latency.as_secs_f64() * 1000.0;
+        #[cfg(feature = "otel")]
+        crate::otel::record_status(span, status);
         if span.is_disabled() {
             if status.is_server_error() {
                 let request_id = response
