@@ -63,9 +63,11 @@ pub fn init(settings: &CoreSettings) {
         .thread_name("log-writer")
         .finish(std::io::stdout());
     let dropped = writer.error_counter();
-    let subscriber = tracing_subscriber::registry()
-        .with(filter)
-        .with(layer(format, writer, std::io::stdout().is_terminal()));
+    let subscriber = tracing_subscriber::registry().with(filter).with(layer(
+        format,
+        writer,
+        std::io::stdout().is_terminal(),
+    ));
     #[cfg(feature = "otel")]
     let (subscriber, traces) = {
         // Without traces the app still runs; the reason is logged once the logs work.
@@ -83,7 +85,10 @@ pub fn init(settings: &CoreSettings) {
         match traces {
             (Some(provider), _) => crate::otel::install(provider),
             (None, Some(error)) => {
-                tracing::error!(error = format!("{error:#}"), "traces are off: the exporter could not start");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "traces are off: the exporter could not start"
+                );
             }
             (None, None) => {}
         }

@@ -147,7 +147,10 @@ mod enabled {
             .with_timeout(settings.export_timeout)
             .with_http_client(BlockingClient::new(settings.export_timeout)?)
             .build()?;
-        let service_name = settings.service_name.clone().unwrap_or_else(executable_name);
+        let service_name = settings
+            .service_name
+            .clone()
+            .unwrap_or_else(executable_name);
         Ok(Some(
             SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
@@ -164,7 +167,7 @@ mod enabled {
     /// spans get their OpenTelemetry fields only under it.
     pub fn layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + Send + Sync + 'static
     where
-        S: Subscriber + for<'a> LookupSpan<'a>,
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("starter-core"))
@@ -225,8 +228,7 @@ mod enabled {
             http.route = Empty,
             http.response.status_code = Empty,
         );
-        let parent =
-            TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
+        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
         if parent.span().span_context().is_valid() {
             // Fails only when the span is disabled, and then there is nothing to continue.
             let _ = span.set_parent(parent);
@@ -238,8 +240,12 @@ mod enabled {
     /// trace fields is left alone.
     pub(crate) fn record_route(span: &Span, method: &http::Method, route: &str) {
         if let Some(field) = span.field("http.route") {
-            span.record(field, route);
-            span.record("otel.name", format!("{method} {route}"));
+            span.record(&field, route);
+            // Not through `otel.name`: the OpenTelemetry span started when the request span
+            // was first entered, and tracing-opentelemetry renames only spans not started.
+            span.context()
+                .span()
+                .update_name(format!("{method} {route}"));
         }
     }
 
@@ -247,7 +253,7 @@ mod enabled {
     /// `ERROR` status.
     pub(crate) fn record_status(span: &Span, status: http::StatusCode) {
         if let Some(field) = span.field("http.response.status_code") {
-            span.record(field, status.as_u16());
+            span.record(&field, status.as_u16());
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
             }
@@ -277,7 +283,9 @@ mod enabled {
             // Built and later dropped off the async runtime: reqwest's blocking client runs
             // a runtime of its own, which may not start or stop inside another.
             let client = std::thread::spawn(move || {
-                reqwest::blocking::Client::builder().timeout(timeout).build()
+                reqwest::blocking::Client::builder()
+                    .timeout(timeout)
+                    .build()
             })
             .join()
             .map_err(|_| anyhow::anyhow!("building the OTLP HTTP client panicked"))??;

@@ -128,7 +128,10 @@ impl<'a, 'w> Visitor<'a, 'w> {
 
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'w>) -> fmt::Result) {
         if self.result.is_err()
-            || (self.spans && ["otel.", "http."].iter().any(|p| field.name().starts_with(p)))
+            || (self.spans
+                && ["otel.", "http."]
+                    .iter()
+                    .any(|p| field.name().starts_with(p)))
         {
             return;
         }
