@@ -171,10 +171,12 @@ mod enabled {
     {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("starter-core"))
-            // The location, thread and target of each span: noise next to the route.
+            // The location, thread, target and busy/idle times of each span: noise next to
+            // the route, and work on every span.
             .with_location(false)
             .with_threads(false)
             .with_target(false)
+            .with_tracked_inactivity(false)
             .and_then(Marker)
     }
 
@@ -253,7 +255,8 @@ mod enabled {
     /// `ERROR` status.
     pub(crate) fn record_status(span: &Span, status: http::StatusCode) {
         if let Some(field) = span.field("http.response.status_code") {
-            span.record(&field, status.as_u16());
+            // An i64: tracing-opentelemetry turns other integers into strings.
+            span.record(&field, i64::from(status.as_u16()));
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
             }

@@ -154,10 +154,14 @@ impl Traced {
 }
 
 fn attribute(span: &SpanData, key: &str) -> Option<String> {
+    value(span, key).map(|value| value.to_string())
+}
+
+fn value(span: &SpanData, key: &str) -> Option<opentelemetry::Value> {
     span.attributes
         .iter()
         .find(|kv| kv.key.as_str() == key)
-        .map(|kv| kv.value.to_string())
+        .map(|kv| kv.value.clone())
 }
 
 #[tokio::test]
@@ -204,10 +208,14 @@ async fn the_server_span_carries_the_route_and_status() {
         Some("GET")
     );
     assert_eq!(
-        attribute(&server, "http.response.status_code").as_deref(),
-        Some("200")
+        value(&server, "http.response.status_code"),
+        Some(opentelemetry::Value::I64(200)),
+        "an integer, as the semantic conventions say"
     );
     assert_eq!(server.status, Status::Unset);
+    // The request id, to find the request's log lines.
+    assert!(attribute(&server, "request_id").is_some());
+    assert_eq!(attribute(&server, "busy_ns"), None);
     // The log fields are not attributes twice over.
     assert_eq!(attribute(&server, "otel.name"), None);
 }
