@@ -22,7 +22,9 @@
 //!
 //! ```text
 //! scripts/otlp-receiver target/spans.jsonl &       # prints its endpoint
-//! APP_OTEL__ENDPOINT=http://127.0.0.1:<port> scripts/with-devdb cargo run --example week5_api
+//! APP_OTEL__ENDPOINT=http://127.0.0.1:<port> scripts/with-devdb cargo run --example week2_notes
+//! curl -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
+//!      localhost:8080/api/notes
 //! ```
 
 use std::time::Duration;
