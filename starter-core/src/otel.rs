@@ -318,3 +318,88 @@ mod enabled {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_endpoint(endpoint: &str) -> OtelSettings {
+        OtelSettings {
+            endpoint: Some(endpoint.into()),
+            ..OtelSettings::default()
+        }
+    }
+
+    fn refused_key(settings: &OtelSettings) -> Option<String> {
+        match settings.check() {
+            Ok(()) => None,
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn off_by_default() {
+        let settings = OtelSettings::default();
+        assert_eq!(settings.traces_url(), None);
+        assert_eq!(refused_key(&settings), None);
+    }
+
+    #[test]
+    fn an_endpoint_needs_the_feature() {
+        let settings = with_endpoint("http://127.0.0.1:4318");
+        if cfg!(feature = "otel") {
+            assert_eq!(refused_key(&settings), None);
+        } else {
+            let err = settings.check().unwrap_err().to_string();
+            assert!(
+                err.contains("otel.endpoint") && err.contains("`otel` feature"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn spans_go_to_v1_traces() {
+        for endpoint in ["http://collector:4318", "http://collector:4318/"] {
+            assert_eq!(
+                with_endpoint(endpoint).traces_url().as_deref(),
+                Some("http://collector:4318/v1/traces")
+            );
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_key() {
+        let ratio = OtelSettings {
+            sample_ratio: 1.5,
+            ..OtelSettings::default()
+        };
+        assert_eq!(refused_key(&ratio).as_deref(), Some("otel.sample_ratio"));
+        let timeout = OtelSettings {
+            export_timeout: Duration::ZERO,
+            ..OtelSettings::default()
+        };
+        assert_eq!(
+            refused_key(&timeout).as_deref(),
+            Some("otel.export_timeout")
+        );
+        if cfg!(feature = "otel") {
+            for endpoint in ["127.0.0.1:4318", "grpc://collector:4317", "http://bad host"] {
+                assert_eq!(
+                    refused_key(&with_endpoint(endpoint)).as_deref(),
+                    Some("otel.endpoint"),
+                    "{endpoint}"
+                );
+            }
+            let blank_name = OtelSettings {
+                service_name: Some(" ".into()),
+                ..with_endpoint("http://collector:4318")
+            };
+            assert_eq!(
+                refused_key(&blank_name).as_deref(),
+                Some("otel.service_name")
+            );
+        }
+    }
+}
