@@ -78,6 +78,14 @@ pub mod reexports {
     pub use axum;
     /// The facade the kit records its metrics through; record yours with it too.
     pub use metrics;
+    /// The OpenTelemetry API, SDK and `tracing` bridge the `otel` feature builds on, for
+    /// apps that add [`crate::otel::layer`] to a subscriber of their own.
+    #[cfg(feature = "otel")]
+    pub use opentelemetry;
+    #[cfg(feature = "otel")]
+    pub use opentelemetry_sdk;
+    #[cfg(feature = "otel")]
+    pub use tracing_opentelemetry;
     pub use secrecy;
     pub use utoipa;
     pub use utoipa_axum;

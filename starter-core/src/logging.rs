@@ -69,28 +69,27 @@ pub fn init(settings: &CoreSettings) {
         std::io::stdout().is_terminal(),
     ));
     #[cfg(feature = "otel")]
-    let (subscriber, traces) = {
-        // Without traces the app still runs; the reason is logged once the logs work.
-        let (traces, failed) = match crate::otel::provider(&settings.otel) {
-            Ok(traces) => (traces, None),
-            Err(error) => (None, Some(error)),
-        };
-        let subscriber = subscriber.with(traces.as_ref().map(crate::otel::layer));
-        (subscriber, (traces, failed))
-    };
+    let traces = crate::otel::provider(&settings.otel);
+    #[cfg(feature = "otel")]
+    let subscriber = subscriber.with(
+        traces
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .map(crate::otel::layer),
+    );
     let installed = subscriber.try_init();
     if installed.is_ok() {
         let _ = WRITER.set(Mutex::new(Some((guard, dropped))));
         #[cfg(feature = "otel")]
         match traces {
-            (Some(provider), _) => crate::otel::install(provider),
-            (None, Some(error)) => {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    "traces are off: the exporter could not start"
-                );
-            }
-            (None, None) => {}
+            Ok(Some(provider)) => crate::otel::install(provider),
+            Ok(None) => {}
+            // The app runs on without traces; said once the logs work.
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "traces are off: the exporter could not start"
+            ),
         }
     }
     // Otherwise a subscriber was already installed (tests, or an app that set its own):
@@ -172,8 +171,8 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             .get(REQUEST_ID_HEADER)
             .and_then(|id| id.to_str().ok())
             .unwrap_or_default();
-        // The same span with OpenTelemetry fields, only when traces are exported: the
-        // fields cost nothing then.
+        // The same span plus OpenTelemetry fields, only under the trace layer: without it
+        // the span is exactly as before, with no fields to skip.
         #[cfg(feature = "otel")]
         if crate::otel::enabled() {
             return crate::otel::request_span(request, request_id);
