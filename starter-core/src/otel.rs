@@ -188,8 +188,9 @@ mod enabled {
         let _ = PROVIDER.set(Mutex::new(Some(provider)));
     }
 
-    /// Sends the spans still queued and stops the exporter (bounded by the provider's own
-    /// timeout). Spans that end later are lost: [`crate::logging::flush`] calls it last.
+    /// Sends the spans still queued and stops the exporter, waiting at most 5 s (the SDK's
+    /// default). Spans that end later are lost, hence [`crate::logging::flush`], which the
+    /// app calls last, calls it.
     pub fn shutdown() {
         let Some(provider) = PROVIDER
             .get()
