@@ -197,11 +197,13 @@ impl Predicate for Compressible {
 /// Records the matched route on the request span (the fallback records `<unmatched>`).
 fn record_route(request: Request) -> Request {
     let route = request.extensions().get::<MatchedPath>();
+    // Looked up once: `Span::current` clones the span through the subscriber.
+    let span = tracing::Span::current();
     #[cfg(feature = "otel")]
     if let Some(route) = route {
-        crate::otel::record_route(&tracing::Span::current(), request.method(), route.as_str());
+        crate::otel::record_route(&span, request.method(), route.as_str());
     }
-    tracing::Span::current().record(
+    span.record(
         "route",
         route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str),
     );

@@ -84,9 +84,9 @@ pub mod reexports {
     pub use opentelemetry;
     #[cfg(feature = "otel")]
     pub use opentelemetry_sdk;
+    pub use secrecy;
     #[cfg(feature = "otel")]
     pub use tracing_opentelemetry;
-    pub use secrecy;
     pub use utoipa;
     pub use utoipa_axum;
     pub use validator;

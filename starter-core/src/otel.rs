@@ -115,7 +115,10 @@ pub use enabled::*;
 
 #[cfg(feature = "otel")]
 mod enabled {
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::{
+        Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    };
 
     use opentelemetry::{
         propagation::TextMapPropagator,
@@ -136,6 +139,10 @@ mod enabled {
 
     /// The provider [`crate::logging::init`] installed, shut down by [`shutdown`].
     static PROVIDER: OnceLock<Mutex<Option<SdkTracerProvider>>> = OnceLock::new();
+
+    /// Whether [`layer`] was ever called: until then, a request spends one load on traces
+    /// instead of looking up the subscriber's layers.
+    static LAYER_BUILT: AtomicBool = AtomicBool::new(false);
 
     /// The tracer provider of `settings`: spans batched to the OTLP/HTTP endpoint, sampled
     /// parent-based at `sample_ratio`. `None` when no endpoint is configured.
@@ -171,6 +178,7 @@ mod enabled {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
+        LAYER_BUILT.store(true, Ordering::Relaxed);
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("starter-core"))
             // The location, thread, target and busy/idle times of each span: noise next to
@@ -211,7 +219,8 @@ mod enabled {
 
     /// Whether the current subscriber exports spans (it has [`layer`]).
     pub fn enabled() -> bool {
-        tracing::dispatcher::get_default(|dispatch| dispatch.is::<Marker>())
+        LAYER_BUILT.load(Ordering::Relaxed)
+            && tracing::dispatcher::get_default(|dispatch| dispatch.is::<Marker>())
     }
 
     /// The request span with its OpenTelemetry fields, its parent taken from the request's
@@ -244,6 +253,9 @@ mod enabled {
     /// Names the request span after its route (`GET /api/notes/{id}`); a span without
     /// trace fields is left alone.
     pub(crate) fn record_route(span: &Span, method: &http::Method, route: &str) {
+        if !LAYER_BUILT.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(field) = span.field("http.route") {
             span.record(&field, route);
             // Not through `otel.name`: the OpenTelemetry span started when the request span
@@ -257,6 +269,9 @@ mod enabled {
     /// Records the response status on the request span; a server error is the span's
     /// `ERROR` status.
     pub(crate) fn record_status(span: &Span, status: http::StatusCode) {
+        if !LAYER_BUILT.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(field) = span.field("http.response.status_code") {
             // An i64: tracing-opentelemetry turns other integers into strings.
             span.record(&field, i64::from(status.as_u16()));
