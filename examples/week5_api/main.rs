@@ -55,6 +55,20 @@
 //! curl localhost:8080/api/v2/notes/<id> -H "authorization: Bearer $TOKEN"  # `content`, edited
 //! curl localhost:8080/openapi/v1.json     # one version's document; /openapi.json has both
 //! ```
+//!
+//! Traces (OpenTelemetry, the facade's `otel` feature, which the examples have): set
+//! `APP_OTEL__ENDPOINT` to an OTLP/HTTP collector and each request becomes a server span
+//! with the MongoDB commands as its children; a `traceparent` header continues a trace.
+//! With the local receiver of the repository, which writes each span as a JSON line:
+//!
+//! ```text
+//! scripts/otlp-receiver target/spans.jsonl --port-file target/otlp.port &
+//! APP_OTEL__ENDPOINT=http://127.0.0.1:$(cat target/otlp.port) \
+//!     scripts/with-devdb cargo run --example week5_api
+//! curl -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
+//!      localhost:8080/api/v2/notes -H "authorization: Bearer $TOKEN"
+//! # stop the example (Ctrl-C: its last spans are sent), then: tail target/spans.jsonl
+//! ```
 
 mod app;
 mod models;

@@ -138,8 +138,8 @@ pub trait Settings: DeserializeOwned {
     fn check(&self, profile: Profile) -> Result<(), ConfigError>;
 }
 
-/// The sections every app has: `server`, `cors`, `log`, `docs`, `metrics` and `sentry`, plus the
-/// active profile.
+/// The sections every app has: `server`, `cors`, `log`, `docs`, `metrics`, `otel` and
+/// `sentry`, plus the active profile.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CoreSettings {
@@ -151,6 +151,7 @@ pub struct CoreSettings {
     pub docs: crate::docs::DocsSettings,
     pub metrics: crate::metrics::MetricsSettings,
     pub sentry: crate::sentry::SentrySettings,
+    pub otel: crate::otel::OtelSettings,
 }
 
 impl Settings for CoreSettings {
@@ -158,6 +159,7 @@ impl Settings for CoreSettings {
         self.cors.check(profile)?;
         self.metrics.check(self.server.port)?;
         self.sentry.check()?;
+        self.otel.check()?;
         self.server.check()
     }
 }

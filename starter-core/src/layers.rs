@@ -202,8 +202,14 @@ impl Predicate for Compressible {
 /// Sentry scope (the fallback records `<unmatched>`).
 fn record_route(request: Request) -> Request {
     let route = request.extensions().get::<MatchedPath>();
+    // Looked up once: `Span::current` clones the span through the subscriber.
+    let span = tracing::Span::current();
+    #[cfg(feature = "otel")]
+    if let Some(route) = route {
+        crate::otel::record_route(&span, request.method(), route.as_str());
+    }
     let name = route.map_or(crate::metrics::UNMATCHED, MatchedPath::as_str);
-    tracing::Span::current().record("route", name);
+    span.record("route", name);
     crate::sentry::record_route(&request, name);
     crate::metrics::record_route(route);
     request

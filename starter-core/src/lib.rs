@@ -19,6 +19,8 @@
 //!   probes, build info), on the main port or its own;
 //! - [`sentry`]: panics and 5xx reported to Sentry with the request id, never with
 //!   credentials, cookies, bodies or email addresses (cargo feature `sentry`);
+//! - [`otel`]: OpenTelemetry traces over OTLP/HTTP (the `otel` feature), off unless
+//!   `otel.endpoint` is set;
 //! - [`pii`]: [`Email`](pii::Email), [`Phone`](pii::Phone) and
 //!   [`PersonName`](pii::PersonName), personal data that logs and `Debug` print masked.
 //!
@@ -59,6 +61,7 @@ pub mod health;
 pub mod layers;
 pub mod logging;
 pub mod metrics;
+pub mod otel;
 pub mod pagination;
 pub mod pii;
 pub mod problem;
@@ -78,11 +81,19 @@ pub mod reexports {
     pub use axum;
     /// The facade the kit records its metrics through; record yours with it too.
     pub use metrics;
+    /// The OpenTelemetry API, SDK and `tracing` bridge the `otel` feature builds on, for
+    /// apps that add [`crate::otel::layer`] to a subscriber of their own.
+    #[cfg(feature = "otel")]
+    pub use opentelemetry;
+    #[cfg(feature = "otel")]
+    pub use opentelemetry_sdk;
     pub use secrecy;
     /// The Sentry SDK the kit reports with (feature `sentry`): capture your own events
     /// with it, into the request's Hub.
     #[cfg(feature = "sentry")]
     pub use sentry;
+    #[cfg(feature = "otel")]
+    pub use tracing_opentelemetry;
     pub use utoipa;
     pub use utoipa_axum;
     pub use validator;

@@ -63,12 +63,34 @@ pub fn init(settings: &CoreSettings) {
         .thread_name("log-writer")
         .finish(std::io::stdout());
     let dropped = writer.error_counter();
-    let installed = tracing_subscriber::registry()
-        .with(filter)
-        .with(layer(format, writer, std::io::stdout().is_terminal()))
-        .try_init();
+    let subscriber = tracing_subscriber::registry().with(filter).with(layer(
+        format,
+        writer,
+        std::io::stdout().is_terminal(),
+    ));
+    #[cfg(feature = "otel")]
+    let traces = crate::otel::provider(&settings.otel);
+    #[cfg(feature = "otel")]
+    let subscriber = subscriber.with(
+        traces
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .map(crate::otel::layer),
+    );
+    let installed = subscriber.try_init();
     if installed.is_ok() {
         let _ = WRITER.set(Mutex::new(Some((guard, dropped))));
+        #[cfg(feature = "otel")]
+        match traces {
+            Ok(Some(provider)) => crate::otel::install(provider),
+            Ok(None) => {}
+            // The app runs on without traces; said once the logs work.
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "traces are off: the exporter could not start"
+            ),
+        }
     }
     // Otherwise a subscriber was already installed (tests, or an app that set its own):
     // keep that one.
@@ -100,12 +122,15 @@ where
     }
 }
 
-/// Sends the queued Sentry events ([`crate::sentry::flush`]), then writes out the queued
-/// log lines and stops the background writer; logs (to stderr too)
-/// how many lines were dropped because stdout could not keep up. Lines logged after this
-/// are lost, so call it last, as `App::run` and `exit_code` do.
+/// Exports the queued spans (with the `otel` feature, see [`crate::otel`]) and sends the
+/// queued Sentry events ([`crate::sentry::flush`]), then writes out the queued log lines and
+/// stops the background writer; logs (to stderr too) how many lines were dropped because
+/// stdout could not keep up. Lines logged after this are lost, so call it last, as
+/// `App::run` and `exit_code` do.
 pub fn flush() {
-    // Sentry first: its transport may still log.
+    // First, so that what the exporter and Sentry's transport log is written out too.
+    #[cfg(feature = "otel")]
+    crate::otel::shutdown();
     crate::sentry::flush();
     let Some((guard, dropped)) = WRITER.get().and_then(|writer| writer.lock().ok()?.take()) else {
         return;
@@ -148,6 +173,12 @@ impl<B> tower_http::trace::MakeSpan<B> for RequestSpan {
             .get(REQUEST_ID_HEADER)
             .and_then(|id| id.to_str().ok())
             .unwrap_or_default();
+        // The same span plus OpenTelemetry fields, only under the trace layer: without it
+        // the span is exactly as before, with no fields to skip.
+        #[cfg(feature = "otel")]
+        if crate::otel::enabled() {
+            return crate::otel::request_span(request, request_id);
+        }
         tracing::info_span!(
             "request",
             request_id,
@@ -184,6 +215,8 @@ impl<B> tower_http::trace::OnResponse<B> for RequestLog {
     fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
         let status = response.status();
         let latency_ms = latency.as_secs_f64() * 1000.0;
+        #[cfg(feature = "otel")]
+        crate::otel::record_status(span, status);
         if span.is_disabled() {
             if status.is_server_error() {
                 let request_id = response

@@ -1,5 +1,14 @@
 //! A typed repository over one collection: CRUD, partial updates, array updates,
 //! offset and cursor pagination, text search.
+//!
+//! Each database round trip of a helper runs in an `info` span named after the MongoDB
+//! command, `mongodb.find`, `mongodb.insert`, `mongodb.findAndModify`, `mongodb.delete`
+//! or `mongodb.aggregate` (a count), with the OpenTelemetry database attributes
+//! (`db.system`, `db.collection.name`, `db.operation.name`) and `otel.kind = "client"`:
+//! exported as the request's child spans when traces are on (starter-core's `otel`). A
+//! span prints nothing by itself; a log line written inside it shows its fields.
+
+use std::future::IntoFuture;
 
 use futures_util::TryStreamExt;
 use mongodb::{
@@ -9,6 +18,7 @@ use mongodb::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 use starter_core::pagination::{Page, PageParams};
+use tracing::Instrument;
 
 use crate::{
     cursor::{CursorCodec, Position, fingerprint},
@@ -73,6 +83,20 @@ impl<T: Send + Sync> Clone for Repository<T> {
     }
 }
 
+/// The client span of one MongoDB command on `coll` (see the module docs). A macro, as a
+/// span's name is fixed where it is written.
+macro_rules! command_span {
+    ($coll:expr, $command:literal) => {
+        tracing::info_span!(
+            concat!("mongodb.", $command),
+            db.system = "mongodb",
+            db.collection.name = $coll.name(),
+            db.operation.name = $command,
+            otel.kind = "client",
+        )
+    };
+}
+
 fn by_id(id: ObjectId) -> Document {
     doc! { "_id": id }
 }
@@ -92,7 +116,12 @@ where
 
     /// Inserts a document; returns its `_id`. A unique-index clash is a 409 in handlers.
     pub async fn insert(&self, value: &T) -> Result<ObjectId, DbError> {
-        let res = self.coll.insert_one(value).await?;
+        let res = self
+            .coll
+            .insert_one(value)
+            .into_future()
+            .instrument(command_span!(self.coll, "insert"))
+            .await?;
         object_id(res.inserted_id)
     }
 
@@ -102,7 +131,13 @@ where
         session: &mut ClientSession,
         value: &T,
     ) -> Result<ObjectId, DbError> {
-        let res = self.coll.insert_one(value).session(session).await?;
+        let res = self
+            .coll
+            .insert_one(value)
+            .session(session)
+            .into_future()
+            .instrument(command_span!(self.coll, "insert"))
+            .await?;
         object_id(res.inserted_id)
     }
 
@@ -111,22 +146,37 @@ where
     }
 
     pub async fn find_one(&self, filter: Document) -> Result<Option<T>, DbError> {
-        Ok(self.coll.find_one(filter).await?)
+        Ok(self
+            .coll
+            .find_one(filter)
+            .into_future()
+            .instrument(command_span!(self.coll, "find"))
+            .await?)
     }
 
     /// Up to `limit` documents matching `filter`, in `sort` order.
     pub async fn list(&self, filter: Document, sort: Sort, limit: i64) -> Result<Vec<T>, DbError> {
-        let cursor = self
-            .coll
-            .find(filter)
-            .sort(sort.to_document())
-            .limit(limit)
-            .await?;
-        Ok(cursor.try_collect().await?)
+        // The cursor's `getMore`s too.
+        async {
+            let cursor = self
+                .coll
+                .find(filter)
+                .sort(sort.to_document())
+                .limit(limit)
+                .await?;
+            Ok(cursor.try_collect().await?)
+        }
+        .instrument(command_span!(self.coll, "find"))
+        .await
     }
 
     pub async fn count(&self, filter: Document) -> Result<u64, DbError> {
-        Ok(self.coll.count_documents(filter).await?)
+        Ok(self
+            .coll
+            .count_documents(filter)
+            .into_future()
+            .instrument(command_span!(self.coll, "aggregate"))
+            .await?)
     }
 
     /// Applies an update document (`$set`, `$push`, `$addToSet`, `$inc`, …) to the first
@@ -140,6 +190,8 @@ where
             .coll
             .find_one_and_update(filter, update)
             .return_document(ReturnDocument::After)
+            .into_future()
+            .instrument(command_span!(self.coll, "findAndModify"))
             .await?)
     }
 
@@ -176,7 +228,13 @@ where
 
     /// Deletes the first match; `true` when something was deleted.
     pub async fn delete_one(&self, filter: Document) -> Result<bool, DbError> {
-        Ok(self.coll.delete_one(filter).await?.deleted_count == 1)
+        let deleted = self
+            .coll
+            .delete_one(filter)
+            .into_future()
+            .instrument(command_span!(self.coll, "delete"))
+            .await?;
+        Ok(deleted.deleted_count == 1)
     }
 
     pub async fn delete(&self, id: ObjectId) -> Result<bool, DbError> {
@@ -217,14 +275,17 @@ where
         };
         let limit = i64::from(params.limit);
         let raw = self.coll.clone_with_type::<Document>();
-        let mut docs: Vec<Document> = raw
-            .find(query)
-            .sort(sort.to_document())
-            .skip(params.skip.unwrap_or(0))
-            .limit(limit + 1)
-            .await?
-            .try_collect()
-            .await?;
+        let mut docs: Vec<Document> = async {
+            raw.find(query)
+                .sort(sort.to_document())
+                .skip(params.skip.unwrap_or(0))
+                .limit(limit + 1)
+                .await?
+                .try_collect()
+                .await
+        }
+        .instrument(command_span!(self.coll, "find"))
+        .await?;
         let has_more = docs.len() as i64 > limit;
         docs.truncate(params.limit as usize);
         let next_cursor = match docs.last() {

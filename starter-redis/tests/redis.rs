@@ -233,3 +233,89 @@ async fn startup_succeeds_when_redis_is_unreachable() {
     assert_eq!((value, outcome), (note(5), CacheOutcome::Bypass));
     redis.shutdown().await;
 }
+
+/// The lines tracing-subscriber's JSON format prints for spans opened and closed while
+/// `run` runs inside a `request` span with a `cache` field, as the kit's request span has:
+/// each line's `fields.message` (`new`, `close`), `span` (name and fields) and `spans` (the
+/// spans it was opened in, root first).
+async fn span_lines<F: std::future::Future>(run: F) -> Vec<serde_json::Value> {
+    use std::sync::Mutex;
+    use tracing::Instrument;
+    use tracing_subscriber::fmt::format::FmtSpan;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    run.instrument(tracing::info_span!(
+        "request",
+        cache = tracing::field::Empty
+    ))
+    .await;
+    let bytes = buffer.0.lock().unwrap().clone();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_command_runs_in_a_client_span_of_the_request() {
+    let redis = test_redis().await;
+    let cache = redis.cache(&unique("notes"));
+    let lines = span_lines(async {
+        let (_, outcome) = cache
+            .get_or_load_with_outcome("1", TTL, || async { Ok::<_, ()>(note(1)) })
+            .await
+            .unwrap();
+        assert_eq!(outcome, CacheOutcome::Miss);
+        cache.invalidate("1").await.unwrap();
+    })
+    .await;
+    let opened: Vec<_> = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "new" && line["span"]["name"] != "request")
+        .collect();
+    let commands: Vec<_> = opened
+        .iter()
+        .map(|line| line["span"]["db.operation.name"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["GET", "SET", "UNLINK"]);
+    for line in &opened {
+        let span = &line["span"];
+        assert_eq!(span["name"], "redis.command", "{line}");
+        assert_eq!(span["db.system"], "redis", "{line}");
+        assert_eq!(span["otel.kind"], "client", "{line}");
+        assert_eq!(
+            span["otel.name"],
+            format!("redis.{}", span["db.operation.name"].as_str().unwrap()),
+            "{line}"
+        );
+        // Opened inside the request span, its parent.
+        assert_eq!(line["spans"][0]["name"], "request", "{line}");
+        assert_eq!(line["spans"].as_array().unwrap().len(), 1, "{line}");
+    }
+    // The cache outcome is still recorded on the request span, not on a command's.
+    let request = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "close" && line["span"]["name"] == "request")
+        .expect("the request span closed");
+    assert_eq!(request["span"]["cache"], "miss", "{request}");
+}

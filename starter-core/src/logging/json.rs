@@ -9,6 +9,9 @@
 //! of the 53 k instructions the request's log line cost (callgrind). Here a span's fields
 //! are kept as a JSON fragment (`"k":v,"k":v`) that a `record` appends to and an event
 //! copies.
+//!
+//! Span fields named `otel.*` or `http.*` are left out: they are the request span's
+//! OpenTelemetry attributes (see [`crate::otel`]), which repeat `method` and `route`.
 
 use std::fmt::{self, Write as _};
 
@@ -37,7 +40,7 @@ pub struct JsonFragment;
 
 impl<'w> FormatFields<'w> for JsonFragment {
     fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
-        let mut visitor = Visitor::new(&mut writer, true);
+        let mut visitor = Visitor::new(&mut writer, true).span_fields();
         fields.record(&mut visitor);
         visitor.result
     }
@@ -49,7 +52,7 @@ impl<'w> FormatFields<'w> for JsonFragment {
     ) -> fmt::Result {
         let first = current.fields.is_empty();
         let mut writer = current.as_writer();
-        let mut visitor = Visitor::new(&mut writer, first);
+        let mut visitor = Visitor::new(&mut writer, first).span_fields();
         fields.record(&mut visitor);
         visitor.result
     }
@@ -101,6 +104,8 @@ where
 struct Visitor<'a, 'w> {
     writer: &'a mut Writer<'w>,
     first: bool,
+    /// Leave out the OpenTelemetry attributes (`otel.*`, `http.*`) of spans.
+    spans: bool,
     result: fmt::Result,
 }
 
@@ -109,12 +114,25 @@ impl<'a, 'w> Visitor<'a, 'w> {
         Self {
             writer,
             first,
+            spans: false,
             result: Ok(()),
         }
     }
 
+    fn span_fields(self) -> Self {
+        Self {
+            spans: true,
+            ..self
+        }
+    }
+
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'w>) -> fmt::Result) {
-        if self.result.is_err() {
+        if self.result.is_err()
+            || (self.spans
+                && ["otel.", "http."]
+                    .iter()
+                    .any(|p| field.name().starts_with(p)))
+        {
             return;
         }
         self.result = (|| {
@@ -296,6 +314,29 @@ mod tests {
                 "collection": "notes",
                 "name": "db",
             })
+        );
+    }
+
+    #[test]
+    fn span_trace_attributes_are_left_out() {
+        let lines = lines(|| {
+            let span = tracing::info_span!(
+                "request",
+                otel.name = "GET /notes/{id}",
+                request_id = "id-1",
+                http.route = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            );
+            let _entered = span.enter();
+            span.record("http.route", "/notes/{id}");
+            span.record("otel.status_code", "ERROR");
+            tracing::info!(http.note = "kept on events", "inside");
+        });
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["http.note"], "kept on events");
+        assert_eq!(
+            lines[0]["span"],
+            serde_json::json!({ "request_id": "id-1", "name": "request" })
         );
     }
 }
