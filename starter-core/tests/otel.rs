@@ -129,6 +129,10 @@ fn subscribe(traces: bool) -> Traced {
         )
         .with(otel);
     let guard = tracing::subscriber::set_default(subscriber);
+    // Whether a span's callsite is enabled is cached process-wide; a callsite first hit by
+    // another test thread while this subscriber was being set up could keep a stale
+    // "never". Recompute it now that this subscriber exists.
+    tracing::callsite::rebuild_interest_cache();
     Traced {
         logs,
         spans,

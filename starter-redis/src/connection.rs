@@ -134,7 +134,8 @@ impl Redis {
     }
 
     /// Runs a Lua script (`EVALSHA`, loading it on first use), bounded by
-    /// `redis.command_timeout` like [`Redis::query`]. Fails once the app has shut down.
+    /// `redis.command_timeout` and in a `redis.command` span like [`Redis::query`]. Fails
+    /// once the app has shut down.
     pub async fn invoke<T: FromRedisValue>(
         &self,
         script: &redis::ScriptInvocation<'_>,
@@ -142,11 +143,19 @@ impl Redis {
         if self.inner.closed.load(Ordering::Relaxed) {
             anyhow::bail!("the Redis client is closed (the app is shutting down)");
         }
+        let span = tracing::info_span!(
+            "redis.command",
+            otel.name = "redis.EVALSHA",
+            otel.kind = "client",
+            db.system = "redis",
+            db.operation.name = "EVALSHA",
+        );
         let mut conn = self.manager.clone();
         match tokio::time::timeout(
             self.inner.command_timeout,
             script.invoke_async::<T>(&mut conn),
         )
+        .instrument(span)
         .await
         {
             Ok(result) => Ok(result?),
