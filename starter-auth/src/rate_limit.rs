@@ -38,10 +38,7 @@ use axum::{
     response::IntoResponse,
 };
 use futures_util::future::BoxFuture;
-use governor::{
-    DefaultKeyedRateLimiter, RateLimiter,
-    clock::{Clock, DefaultClock},
-};
+use governor::{DefaultKeyedRateLimiter, RateLimiter, clock::Clock};
 use ipnet::IpNet;
 use starter_core::ApiError;
 
@@ -362,15 +359,17 @@ struct IpLimit {
 impl IpLimit {
     /// `Err(wait)` when the client is over the quota.
     async fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let key = format!("{}:{client}", self.name);
-        match self.limits.spend(&key, self.quota, Spend::Take).await {
-            Some(None) => Ok(()),
-            Some(Some(wait)) => Err(wait),
-            None => self
-                .local
-                .check_key(&client)
-                .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
+        if self.limits.is_shared() {
+            let key = format!("{}:{client}", self.name);
+            match self.limits.spend(&key, self.quota, Spend::Take).await {
+                Some(None) => return Ok(()),
+                Some(Some(wait)) => return Err(wait),
+                None => {}
+            }
         }
+        self.local
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(self.local.clock().now()))
     }
 }
 
