@@ -63,7 +63,11 @@ pub struct ItemFilter {
     #[param(example = "2024-05-31")]
     pub to: Option<String>,
     /// Full-text search in title and category (whole words, any of them).
-    #[validate(length(min = 1, max = 200))]
+    // A control character has no place in a search, and a NUL would fail in the database (a 5xx).
+    #[validate(
+        length(min = 1, max = 200),
+        non_control_character(message = "must not contain control characters")
+    )]
     #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
 }

@@ -79,7 +79,11 @@ pub struct NotePatch {
 #[into_params(parameter_in = Query)]
 pub struct NoteFilter {
     /// Full-text search over title and content.
-    #[validate(length(min = 1, max = 200))]
+    // A control character has no place in a search, and a NUL would fail in the database (a 5xx).
+    #[validate(
+        length(min = 1, max = 200),
+        non_control_character(message = "must not contain control characters")
+    )]
     #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// Only notes with this tag.

@@ -100,6 +100,7 @@ async fn items_list_filter_page_and_search() {
         ("from=yesterday", "from"),
         ("to=2024-13-01", "to"),
         ("limit=0", "limit"),
+        ("q=a%00b", "q"),
     ] {
         let response = app
             .client()

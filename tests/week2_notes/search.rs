@@ -54,4 +54,9 @@ async fn search_and_tag_filter() {
     // Empty filters are refused.
     invalid(get(&server, "/api/notes?q=").await, "q").await;
     invalid(get(&server, "/api/notes?tag=").await, "tag").await;
+    // Control characters are refused before the database sees them (a NUL was a 500).
+    invalid(get(&server, "/api/notes?q=a%00b").await, "q").await;
+    invalid(get(&server, "/api/notes?q=a%0Ab").await, "q").await;
+    // Korean text is not a control character.
+    assert_eq!(list("q=%ED%95%9C%EA%B8%80").await, Vec::<String>::new());
 }

@@ -67,6 +67,24 @@ async fn note_title_must_be_1_to_100_characters() {
     create_note(&server, &s.access, &"é".repeat(100)).await;
 }
 
+/// Found by the API fuzzer: a search with a NUL was a 500 from the database.
+#[tokio::test]
+async fn a_search_with_control_characters_is_refused() {
+    let (server, _db) = start().await;
+    let (_, s) = new_user(&server, "search").await;
+    create_note(&server, &s.access, "tooth").await;
+    for q in ["a%00b", "%F3%A1%81%BD%26%002", "line%0Abreak"] {
+        let resp = get_bearer(&server, &format!("/api/notes?q={q}"), &s.access).await;
+        invalid(resp, "q").await;
+    }
+    let page = json_ok(
+        get_bearer(&server, "/api/notes?q=tooth", &s.access).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+}
+
 #[tokio::test]
 async fn another_users_note_is_404_for_read_patch_and_delete() {
     let (server, _db) = start().await;

@@ -125,6 +125,11 @@ async fn list_pages_newest_first_and_filters() {
     let (_, found) = send(api.get("/api/notes?q=two")).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(found["items"][0]["title"], "two");
+
+    // A control character in a search is a 422, never a database error.
+    let (status, problem) = send(api.get("/api/notes?q=a%00b")).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "q", "{problem}");
 }
 
 #[tokio::test]
