@@ -1,0 +1,114 @@
+//! The clinic service, from settings to a ready-to-run [`App`]: `main` runs what [`build`]
+//! returns; the tests call it too and serve the result in-process.
+
+use serde::{Deserialize, Serialize};
+use starter::{
+    App,
+    auth::{AuthService, AuthSettings},
+    config::{self, ConfigError, CoreSettings, Profile},
+    docs::OpenApiRouter,
+    mongo::{Mongo, MongoSettings},
+};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::{appointments, models, patients, procedures, staff};
+
+/// The settings of this service: the core sections plus `[mongo]`, `[auth]` and `[clinic]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub core: CoreSettings,
+    pub mongo: MongoSettings,
+    pub auth: AuthSettings,
+    pub clinic: ClinicSettings,
+}
+
+/// `[clinic]`: what `GET /api/clinic` tells the staff app.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ClinicSettings {
+    pub name: String,
+    /// An IANA zone name: times are stored and sent in UTC, shown in this zone.
+    pub timezone: String,
+    /// The chair numbers an appointment may use.
+    pub chairs: Vec<u32>,
+}
+
+impl Default for ClinicSettings {
+    fn default() -> Self {
+        Self {
+            name: "서울 스마일 치과".into(),
+            timezone: "Asia/Seoul".into(),
+            chairs: vec![1, 2, 3],
+        }
+    }
+}
+
+impl ClinicSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: &str| ConfigError::Invalid {
+            key: format!("clinic.{key}"),
+            reason: reason.into(),
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty"));
+        }
+        if self.timezone.trim().is_empty() {
+            return Err(invalid("timezone", "must name an IANA zone"));
+        }
+        if self.chairs.is_empty() {
+            return Err(invalid("chairs", "must list at least one chair"));
+        }
+        Ok(())
+    }
+}
+
+impl config::Settings for Settings {
+    fn check(&self, profile: Profile) -> Result<(), ConfigError> {
+        self.core.check(profile)?;
+        self.mongo.check(profile)?;
+        self.auth.check(profile)?;
+        self.clinic.check()
+    }
+}
+
+/// The title and description of `/openapi.json`; the routes add their operations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Clinic", version = "0.1.0",
+        description = "A dental clinic's staff API: patients, the procedure catalogue, \
+            appointments without double booking.\n\n\
+            Roles: `admin`, `dentist`, `receptionist` (see the role matrix in the example's \
+            docs). Log in at `POST /auth/login`, then send `Authorization: Bearer \
+            <access_token>`. Money is integer KRW; times are RFC 3339 UTC. Errors are \
+            `application/problem+json` (RFC 9457)."),
+    tags((name = "clinic"), (name = "staff"), (name = "patients"), (name = "procedures"),
+        (name = "appointments"))
+)]
+struct ApiDoc;
+
+/// The service, not started yet: nothing is connected until it runs.
+pub async fn build(settings: &Settings) -> anyhow::Result<App> {
+    let mongo = models::register(Mongo::new(&settings.mongo).await?);
+    let mongo = starter::auth::mongo::register(mongo);
+    let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
+        .with_allowed_origins(&settings.core.cors.allowed_origins);
+    let state = models::ClinicState::new(&mongo, &auth, settings.clinic.clone());
+
+    Ok(App::new(&settings.core)
+        .openapi(ApiDoc::openapi())
+        .api(starter::auth::router(auth.clone()))
+        .api(
+            OpenApiRouter::new().nest(
+                "/api",
+                staff::router(state.clone())
+                    .merge(patients::router(state.clone()))
+                    .merge(procedures::router(state.clone()))
+                    .merge(appointments::router(state)),
+            ),
+        )
+        // Order matters: the database is up before the admin is seeded.
+        .component(mongo)
+        .component(auth))
+}

@@ -1,0 +1,253 @@
+//! What is stored (staff, patients, procedures, appointments and their slot locks, the
+//! audit log), the state the routes share, and the rules several areas use: roles, time
+//! and text formats.
+
+use axum::extract::FromRef;
+use serde::{Deserialize, Serialize};
+use starter::{
+    ApiError,
+    auth::{ADMIN_ROLE, AuthService, AuthUser, Jwt},
+    mongo::{
+        Mongo, MongoDocument, Repository,
+        bson::{DateTime, oid::ObjectId},
+    },
+    pii::{Email, PersonName, Phone},
+};
+use validator::ValidationError;
+
+use crate::app::ClinicSettings;
+
+// ------------------------------------------------------------------------------ roles
+
+pub const ADMIN: &str = ADMIN_ROLE;
+pub const DENTIST: &str = "dentist";
+pub const RECEPTIONIST: &str = "receptionist";
+
+/// Every staff role: the routes "any staff" may call.
+pub const STAFF: &[&str] = &[ADMIN, DENTIST, RECEPTIONIST];
+/// Front-desk work: patients, bookings, payments.
+pub const FRONT_DESK: &[&str] = &[ADMIN, RECEPTIONIST];
+/// Clinical work: treatments, charts, completing an appointment.
+pub const CLINICAL: &[&str] = &[ADMIN, DENTIST];
+
+/// `Ok` when the caller has one of `roles`, else 403 `forbidden`. A route serves several
+/// roles, so this is checked in the handler (`RequireRole` guards one role per router).
+pub fn allow(user: &AuthUser, roles: &[&str]) -> Result<(), ApiError> {
+    if roles.iter().any(|r| user.has_role(r)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this requires one of the roles: {}",
+            roles.join(", ")
+        )))
+    }
+}
+
+// ----------------------------------------------------------------------------- stored
+
+/// A staff member. `_id` is the auth account's id, so a token's `sub` is the staff id.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_staff")]
+pub struct Staff {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: PersonName,
+    pub email: Email,
+    #[mongo(index)]
+    pub role: String,
+    pub created_at: DateTime,
+}
+
+/// A patient. Archived instead of deleted: invoices and charts keep pointing at them.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_patients")]
+pub struct Patient {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: PersonName,
+    pub phone: Phone,
+    /// The phone's last four digits, stored so that a search by them is an equality
+    /// match on an index instead of a pattern over every phone.
+    #[mongo(index)]
+    pub phone_last4: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub memo: String,
+    pub archived: bool,
+    #[mongo(index = desc)]
+    pub created_at: DateTime,
+}
+
+/// A procedure of the catalogue. Its fee is copied onto an invoice when issued.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_procedures")]
+pub struct Procedure {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[mongo(unique)]
+    pub code: String,
+    pub name: String,
+    pub fee_krw: i64,
+    pub duration_min: i64,
+    pub active: bool,
+}
+
+/// An appointment's procedure, copied at booking: the calendar needs no join.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookedProcedure {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub duration_min: i64,
+}
+
+/// An appointment. Ids of other documents are hex strings (the nx-27017 dev database
+/// matches an ObjectId outside `_id` only through `$in`). Names are copied at booking so
+/// the calendar is one query.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(
+    collection = "clinic_appointments",
+    index(asc = "dentist_id", asc = "start"),
+    index(asc = "chair", asc = "start")
+)]
+pub struct Appointment {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[mongo(index)]
+    pub patient_id: String,
+    pub patient_name: PersonName,
+    pub dentist_id: String,
+    pub dentist_name: PersonName,
+    pub chair: u32,
+    #[mongo(index)]
+    pub start: DateTime,
+    pub end: DateTime,
+    pub status: String,
+    pub procedures: Vec<BookedProcedure>,
+    pub created_at: DateTime,
+}
+
+/// One 15-minute slot of a dentist or a chair, held by an appointment. The unique index on
+/// `key` is what makes booking atomic: of two bookings that share a slot, the second
+/// insert fails, whatever the timing and however many instances run.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_slot_locks")]
+pub struct SlotLock {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// `dentist:<id>:<slot>` or `chair:<n>:<slot>`, the slot counted in 15-minute steps
+    /// since the Unix epoch.
+    #[mongo(unique)]
+    pub key: String,
+    #[mongo(index)]
+    pub appointment_id: String,
+    /// A lock whose appointment never got written (a crash in between) is stale after a
+    /// while; see `appointments::acquire`.
+    pub created_at: DateTime,
+}
+
+/// Who viewed or changed which patient record, and when.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_audit", index(asc = "patient_id", desc = "at"))]
+pub struct AuditEntry {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub at: DateTime,
+    pub actor_id: String,
+    /// `view` or `change`.
+    pub action: String,
+    pub patient_id: String,
+}
+
+/// Declares every collection's indexes.
+pub fn register(mongo: Mongo) -> Mongo {
+    mongo
+        .register::<Staff>()
+        .register::<Patient>()
+        .register::<Procedure>()
+        .register::<Appointment>()
+        .register::<SlotLock>()
+        .register::<AuditEntry>()
+}
+
+// ------------------------------------------------------------------------------ state
+
+/// The state of every clinic route. `Jwt: FromRef` lets `AuthUser` check tokens.
+#[derive(Clone, FromRef)]
+pub struct ClinicState {
+    pub staff: Repository<Staff>,
+    pub patients: Repository<Patient>,
+    pub procedures: Repository<Procedure>,
+    pub appointments: Repository<Appointment>,
+    pub locks: Repository<SlotLock>,
+    pub audit: Repository<AuditEntry>,
+    pub auth: AuthService,
+    pub clinic: ClinicSettings,
+    jwt: Jwt,
+}
+
+impl ClinicState {
+    pub fn new(mongo: &Mongo, auth: &AuthService, clinic: ClinicSettings) -> Self {
+        Self {
+            staff: mongo.repo(),
+            patients: mongo.repo(),
+            procedures: mongo.repo(),
+            appointments: mongo.repo(),
+            locks: mongo.repo(),
+            audit: mongo.repo(),
+            auth: auth.clone(),
+            clinic,
+            jwt: auth.jwt().clone(),
+        }
+    }
+
+    /// Records that `user` did `action` to the patient `patient_id`.
+    pub async fn audit(
+        &self,
+        user: &AuthUser,
+        action: &str,
+        patient_id: ObjectId,
+    ) -> Result<(), ApiError> {
+        self.audit
+            .insert(&AuditEntry {
+                id: ObjectId::new(),
+                at: DateTime::now(),
+                actor_id: user.id.clone(),
+                action: action.into(),
+                patient_id: patient_id.to_hex(),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------- formats
+
+pub fn not_found(what: &str, id: ObjectId) -> ApiError {
+    ApiError::not_found(format!("{what} {id} does not exist"))
+}
+
+/// RFC 3339, for the JSON answers.
+pub fn rfc3339(t: DateTime) -> String {
+    // Every stored time is inside RFC 3339's range (years 0–9999).
+    t.try_to_rfc3339_string()
+        .expect("a stored timestamp is between years 0 and 9999")
+}
+
+/// Text that goes into a `$regex` or a name: MongoDB refuses a NUL in a pattern (a 5xx),
+/// so control characters are bad input, a 422.
+pub fn no_control_chars(s: &str) -> Result<(), ValidationError> {
+    if s.chars().any(char::is_control) {
+        let mut err = ValidationError::new("control_characters");
+        err.message = Some("must not contain control characters".into());
+        Err(err)
+    } else {
+        Ok(())
+    }
+}
