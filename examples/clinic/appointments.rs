@@ -28,8 +28,8 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::models::{
-    Appointment, BookedProcedure, CLINICAL, ClinicState, DENTIST, FRONT_DESK, STAFF, SlotLock,
-    allow, not_found, rfc3339,
+    ACTIVE, Appointment, BookedProcedure, CLINICAL, ClinicState, DENTIST, FRONT_DESK, STAFF,
+    SlotLock, allow, not_found, rfc3339,
 };
 
 /// The appointment routes.
@@ -384,7 +384,7 @@ async fn create(
     let start = start_time(&input.start)?;
     let patient_id = oid::parse("patient_id", &input.patient_id)?;
     let patient = match s.patients.get(patient_id).await? {
-        Some(p) if !p.archived => p,
+        Some(p) if p.status == ACTIVE => p,
         _ => {
             return Err(ApiError::invalid_field(
                 "patient_id",
@@ -429,7 +429,7 @@ async fn booked_procedures(
     for id in ids {
         let oid = oid::parse("procedure_ids", id)?;
         match s.procedures.get(oid).await? {
-            Some(p) if p.active => booked.push(BookedProcedure {
+            Some(p) if p.status == ACTIVE => booked.push(BookedProcedure {
                 id: oid.to_hex(),
                 code: p.code,
                 name: p.name,

@@ -75,7 +75,9 @@ pub struct Patient {
     /// `YYYY-MM-DD`.
     pub birth_date: String,
     pub memo: String,
-    pub archived: bool,
+    /// [`ACTIVE`] or [`ARCHIVED`]. A string, not a bool: the nx-27017 dev database stores
+    /// a `$set` bool as an integer, which then no longer reads as a bool.
+    pub status: String,
     #[mongo(index = desc)]
     pub created_at: DateTime,
 }
@@ -92,8 +94,16 @@ pub struct Procedure {
     pub name: String,
     pub fee_krw: i64,
     pub duration_min: i64,
-    pub active: bool,
+    /// [`ACTIVE`] or [`INACTIVE`] (a string for the reason given on [`Patient::status`]).
+    pub status: String,
 }
+
+/// A patient or procedure in use.
+pub const ACTIVE: &str = "active";
+/// A patient kept for the records only.
+pub const ARCHIVED: &str = "archived";
+/// A procedure kept for old records, no longer booked.
+pub const INACTIVE: &str = "inactive";
 
 /// An appointment's procedure, copied at booking: the calendar needs no join.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +118,9 @@ pub struct BookedProcedure {
 /// matches an ObjectId outside `_id` only through `$in`). Names are copied at booking so
 /// the calendar is one query.
 #[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+// Two compound indexes that share their second key: clippy's `duplicated_attributes`
+// reads the second `asc = "start"` as a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[mongo(
     collection = "clinic_appointments",
     index(asc = "dentist_id", asc = "start"),

@@ -20,7 +20,9 @@ use starter::{
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
-use crate::models::{ClinicState, FRONT_DESK, Patient, STAFF, allow, no_control_chars, not_found};
+use crate::models::{
+    ACTIVE, ARCHIVED, ClinicState, FRONT_DESK, Patient, STAFF, allow, no_control_chars, not_found,
+};
 
 /// The patient routes.
 pub fn router(state: ClinicState) -> OpenApiRouter {
@@ -58,7 +60,7 @@ impl From<Patient> for PatientOut {
             phone: p.phone,
             birth_date: p.birth_date,
             memo: p.memo,
-            archived: p.archived,
+            archived: p.status == ARCHIVED,
         }
     }
 }
@@ -132,7 +134,8 @@ fn invalid(code: &'static str, message: &'static str) -> ValidationError {
 }
 
 fn clean_name(name: &PersonName) -> Result<(), ValidationError> {
-    if name.expose().trim().is_empty() {
+    // An empty name is the length rule's to report.
+    if !name.expose().is_empty() && name.expose().trim().is_empty() {
         return Err(invalid("blank", "must not be blank"));
     }
     no_control_chars(name.expose())
@@ -211,7 +214,7 @@ async fn list(
     allow(&user, STAFF)?;
     let mut filter = Document::new();
     if !search.include_archived {
-        filter.insert("archived", false);
+        filter.insert("status", ACTIVE);
     }
     if let Some(q) = &search.q {
         filter.extend(name_filter(q));
@@ -248,7 +251,7 @@ async fn create(
         phone: input.phone,
         birth_date: input.birth_date,
         memo: input.memo,
-        archived: false,
+        status: ACTIVE.into(),
         created_at: DateTime::now(),
     };
     s.patients.insert(&patient).await?;
@@ -328,7 +331,7 @@ async fn archive(
 ) -> Result<StatusCode, ApiError> {
     allow(&user, FRONT_DESK)?;
     s.patients
-        .set(doc! { "_id": id }, doc! { "archived": true })
+        .set(doc! { "_id": id }, doc! { "status": ARCHIVED })
         .await?
         .ok_or_else(|| not_found("patient", id))?;
     s.audit(&user, "change", id).await?;

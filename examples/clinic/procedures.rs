@@ -17,7 +17,9 @@ use starter::{
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::models::{ADMIN, ClinicState, Procedure, STAFF, allow, no_control_chars, not_found};
+use crate::models::{
+    ACTIVE, ADMIN, ClinicState, INACTIVE, Procedure, STAFF, allow, no_control_chars, not_found,
+};
 
 /// The procedure routes.
 pub fn router(state: ClinicState) -> OpenApiRouter {
@@ -56,7 +58,7 @@ impl From<Procedure> for ProcedureOut {
             name: p.name,
             fee_krw: p.fee_krw,
             duration_min: p.duration_min,
-            active: p.active,
+            active: p.status == ACTIVE,
         }
     }
 }
@@ -79,6 +81,10 @@ pub struct NewProcedure {
 
 fn yes() -> bool {
     true
+}
+
+fn status(active: bool) -> &'static str {
+    if active { ACTIVE } else { INACTIVE }
 }
 
 /// The body of `PATCH /api/procedures/{id}`: the fields to change. The code stays.
@@ -126,7 +132,7 @@ async fn create(
         name: input.name,
         fee_krw: input.fee_krw,
         duration_min: input.duration_min,
-        active: input.active,
+        status: status(input.active).into(),
     };
     match s.procedures.insert(&procedure).await {
         Ok(_) => Ok((StatusCode::CREATED, Json(procedure.into()))),
@@ -164,7 +170,7 @@ async fn update(
         fields.insert("duration_min", duration);
     }
     if let Some(active) = patch.active {
-        fields.insert("active", active);
+        fields.insert("status", status(active));
     }
     let procedure = s
         .procedures

@@ -1,0 +1,27 @@
+//! The clinic over HTTP. The app is served in this test process, built by the example's
+//! own `app::build` (what its `main` runs), against a fresh database per test, with an
+//! admin seeded. Run with `scripts/with-services cargo test --test clinic`.
+//!
+//! One test binary, a module per area; the helpers are in `common`.
+
+// The example's modules, at the crate root as in the example, so `crate::…` resolves alike.
+#[path = "../../examples/clinic/app.rs"]
+mod app;
+#[path = "../../examples/clinic/appointments.rs"]
+mod appointments;
+#[path = "../../examples/clinic/models.rs"]
+mod models;
+#[path = "../../examples/clinic/patients.rs"]
+mod patients;
+#[path = "../../examples/clinic/procedures.rs"]
+mod procedures;
+#[path = "../../examples/clinic/staff.rs"]
+mod staff;
+
+mod common;
+
+mod booking;
+mod patient_rules;
+mod procedure_rules;
+mod staff_roles;
+mod workflow;
