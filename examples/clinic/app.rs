@@ -11,7 +11,7 @@ use starter::{
 };
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{appointments, models, patients, procedures, staff};
+use crate::{appointments, invoices, models, patients, procedures, staff, treatments};
 
 /// The settings of this service: the core sections plus `[mongo]`, `[auth]` and `[clinic]`.
 #[derive(Debug, Default, Deserialize)]
@@ -84,7 +84,7 @@ impl config::Settings for Settings {
             <access_token>`. Money is integer KRW; times are RFC 3339 UTC. Errors are \
             `application/problem+json` (RFC 9457)."),
     tags((name = "clinic"), (name = "staff"), (name = "patients"), (name = "procedures"),
-        (name = "appointments"))
+        (name = "appointments"), (name = "treatments"), (name = "invoices"))
 )]
 struct ApiDoc;
 
@@ -105,7 +105,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 staff::router(state.clone())
                     .merge(patients::router(state.clone()))
                     .merge(procedures::router(state.clone()))
-                    .merge(appointments::router(state)),
+                    .merge(appointments::router(state.clone()))
+                    .merge(treatments::router(state.clone()))
+                    .merge(invoices::router(state)),
             ),
         )
         // Order matters: the database is up before the admin is seeded.

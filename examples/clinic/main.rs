@@ -60,10 +60,12 @@
 
 mod app;
 mod appointments;
+mod invoices;
 mod models;
 mod patients;
 mod procedures;
 mod staff;
+mod treatments;
 
 use starter::config;
 

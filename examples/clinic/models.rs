@@ -13,6 +13,7 @@ use starter::{
     },
     pii::{Email, PersonName, Phone},
 };
+use utoipa::ToSchema;
 use validator::ValidationError;
 
 use crate::app::ClinicSettings;
@@ -178,6 +179,108 @@ pub struct AuditEntry {
     pub patient_id: String,
 }
 
+/// A procedure performed at an appointment, with the teeth (FDI numbers) and the
+/// dentist's clinical notes. Receptionists never read these.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(
+    collection = "clinic_treatments",
+    index(asc = "patient_id", desc = "date")
+)]
+pub struct Treatment {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[mongo(index)]
+    pub appointment_id: String,
+    pub patient_id: String,
+    /// The appointment's start: the day of the treatment.
+    pub date: DateTime,
+    pub procedure_id: String,
+    pub code: String,
+    pub name: String,
+    pub teeth: Vec<i32>,
+    pub notes: String,
+    pub dentist_id: String,
+    pub dentist_name: PersonName,
+    pub created_at: DateTime,
+}
+
+/// An invoice line: a treatment at the fee of the day the invoice was issued.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceLine {
+    pub code: String,
+    pub name: String,
+    pub fee_krw: i64,
+    pub teeth: Vec<i32>,
+}
+
+/// A payment or a refund of an invoice. Its own collection, not an array in the invoice:
+/// the nx-27017 dev database stores a `$push`ed document as a JSON string.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_payments", index(asc = "invoice_id", asc = "at"))]
+pub struct Payment {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub invoice_id: String,
+    pub amount_krw: i64,
+    /// `card`, `cash` or `transfer` (a refund: how the money went back).
+    pub method: String,
+    #[mongo(index)]
+    pub at: DateTime,
+    /// `payment` or `refund`.
+    pub kind: String,
+    pub reason: Option<String>,
+}
+
+/// An invoice. `balance_krw` and `net_paid_krw` are stored, not only derived, so that "no
+/// overpayment" and "no refund beyond what was paid" are conditions of the update itself.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(collection = "clinic_invoices")]
+pub struct Invoice {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[mongo(index)]
+    pub patient_id: String,
+    pub patient_name: PersonName,
+    /// One invoice per appointment.
+    #[mongo(unique)]
+    pub appointment_id: String,
+    #[mongo(index)]
+    pub issued_at: DateTime,
+    pub lines: Vec<InvoiceLine>,
+    pub subtotal_krw: i64,
+    pub discount_krw: i64,
+    pub total_krw: i64,
+    pub paid_krw: i64,
+    pub refunded_krw: i64,
+    /// `total - paid + refunded`.
+    pub balance_krw: i64,
+    /// `paid - refunded`: what a refund may still return.
+    pub net_paid_krw: i64,
+}
+
+/// A payment request's `Idempotency-Key`, per invoice, with the answer it got: the same
+/// key again gets that answer and records nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, MongoDocument)]
+#[mongo(
+    collection = "clinic_idempotency",
+    index(asc = "invoice_id", asc = "key", unique)
+)]
+pub struct IdempotencyRecord {
+    #[mongo(id)]
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub invoice_id: String,
+    pub key: String,
+    /// What was asked (amount and method), so a key reused for another request is refused.
+    pub request: String,
+    /// The JSON answered, once done; `None` while the first request is in progress.
+    pub response: Option<String>,
+    pub created_at: DateTime,
+}
+
 /// Declares every collection's indexes.
 pub fn register(mongo: Mongo) -> Mongo {
     mongo
@@ -187,6 +290,10 @@ pub fn register(mongo: Mongo) -> Mongo {
         .register::<Appointment>()
         .register::<SlotLock>()
         .register::<AuditEntry>()
+        .register::<Treatment>()
+        .register::<Invoice>()
+        .register::<Payment>()
+        .register::<IdempotencyRecord>()
 }
 
 // ------------------------------------------------------------------------------ state
@@ -200,6 +307,10 @@ pub struct ClinicState {
     pub appointments: Repository<Appointment>,
     pub locks: Repository<SlotLock>,
     pub audit: Repository<AuditEntry>,
+    pub treatments: Repository<Treatment>,
+    pub invoices: Repository<Invoice>,
+    pub payments: Repository<Payment>,
+    pub idempotency: Repository<IdempotencyRecord>,
     pub auth: AuthService,
     pub clinic: ClinicSettings,
     jwt: Jwt,
@@ -214,6 +325,10 @@ impl ClinicState {
             appointments: mongo.repo(),
             locks: mongo.repo(),
             audit: mongo.repo(),
+            treatments: mongo.repo(),
+            invoices: mongo.repo(),
+            payments: mongo.repo(),
+            idempotency: mongo.repo(),
             auth: auth.clone(),
             clinic,
             jwt: auth.jwt().clone(),

@@ -9,6 +9,8 @@
 mod app;
 #[path = "../../examples/clinic/appointments.rs"]
 mod appointments;
+#[path = "../../examples/clinic/invoices.rs"]
+mod invoices;
 #[path = "../../examples/clinic/models.rs"]
 mod models;
 #[path = "../../examples/clinic/patients.rs"]
@@ -17,9 +19,12 @@ mod patients;
 mod procedures;
 #[path = "../../examples/clinic/staff.rs"]
 mod staff;
+#[path = "../../examples/clinic/treatments.rs"]
+mod treatments;
 
 mod common;
 
+mod billing;
 mod booking;
 mod patient_rules;
 mod procedure_rules;
