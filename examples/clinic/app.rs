@@ -9,9 +9,11 @@ use starter::{
     docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings},
 };
+use starter_realtime::{EventBus, RealtimeSettings, Tickets};
+use starter_redis::{Redis, RedisSettings};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{appointments, invoices, models, patients, procedures, staff, treatments};
+use crate::{appointments, invoices, models, patients, procedures, realtime, staff, treatments};
 
 /// The settings of this service: the core sections plus `[mongo]`, `[auth]` and `[clinic]`.
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +23,8 @@ pub struct Settings {
     pub core: CoreSettings,
     pub mongo: MongoSettings,
     pub auth: AuthSettings,
+    pub redis: RedisSettings,
+    pub realtime: RealtimeSettings,
     pub clinic: ClinicSettings,
 }
 
@@ -69,6 +73,8 @@ impl config::Settings for Settings {
         self.core.check(profile)?;
         self.mongo.check(profile)?;
         self.auth.check(profile)?;
+        self.redis.check(profile)?;
+        self.realtime.check(profile)?;
         self.clinic.check()
     }
 }
@@ -84,7 +90,7 @@ impl config::Settings for Settings {
             <access_token>`. Money is integer KRW; times are RFC 3339 UTC. Errors are \
             `application/problem+json` (RFC 9457)."),
     tags((name = "clinic"), (name = "staff"), (name = "patients"), (name = "procedures"),
-        (name = "appointments"), (name = "treatments"), (name = "invoices"))
+        (name = "appointments"), (name = "treatments"), (name = "invoices"), (name = "realtime"))
 )]
 struct ApiDoc;
 
@@ -94,7 +100,16 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mongo = starter::auth::mongo::register(mongo);
     let auth = AuthService::mongo(&settings.auth, settings.core.profile, &mongo)?
         .with_allowed_origins(&settings.core.cors.allowed_origins);
-    let state = models::ClinicState::new(&mongo, &auth, settings.clinic.clone());
+    let redis = Redis::new(&settings.redis)?;
+    let events = EventBus::new(redis.clone(), &settings.realtime);
+    let tickets = Tickets::new(redis.clone(), &settings.realtime);
+    let state = models::ClinicState::new(
+        &mongo,
+        &auth,
+        settings.clinic.clone(),
+        events.clone(),
+        tickets,
+    );
 
     Ok(App::new(&settings.core)
         .openapi(ApiDoc::openapi())
@@ -107,10 +122,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                     .merge(procedures::router(state.clone()))
                     .merge(appointments::router(state.clone()))
                     .merge(treatments::router(state.clone()))
-                    .merge(invoices::router(state)),
+                    .merge(invoices::router(state.clone()))
+                    .merge(realtime::router(state)),
             ),
         )
         // Order matters: the database is up before the admin is seeded.
         .component(mongo)
+        .component(redis)
+        .component(events)
         .component(auth))
 }

@@ -417,7 +417,9 @@ async fn create(
         release(&s, &appointment.id.to_hex(), &keys).await?;
         return Err(e.into());
     }
-    Ok((StatusCode::CREATED, Json(appointment.into())))
+    let out = AppointmentOut::from(appointment);
+    announce(&s, "appointment.booked", &out).await;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// The procedures `ids`, in that order, each active; a 422 on `procedure_ids` otherwise.
@@ -507,7 +509,17 @@ async fn update(
         }
     }
     release_all_but(&s, &owner, &keys).await?;
-    Ok(Json(moved.into()))
+    let out = AppointmentOut::from(moved);
+    announce(&s, "appointment.changed", &out).await;
+    Ok(Json(out))
+}
+
+/// Tells the dashboards; the appointment as answered carries no phone number.
+async fn announce(s: &ClinicState, kind: &str, appointment: &AppointmentOut) {
+    match serde_json::to_value(appointment) {
+        Ok(data) => s.publish(kind, data).await,
+        Err(err) => tracing::warn!(error = %err, kind, "event not serialized"),
+    }
 }
 
 fn not_movable(status: &str) -> ApiError {
@@ -582,5 +594,12 @@ async fn set_status(
     if !holds_slots(target) {
         release_all_but(&s, &id.to_hex(), &[]).await?;
     }
-    Ok(Json(appointment.into()))
+    let out = AppointmentOut::from(appointment);
+    let kind = if target == CHECKED_IN {
+        "appointment.checked_in"
+    } else {
+        "appointment.changed"
+    };
+    announce(&s, kind, &out).await;
+    Ok(Json(out))
 }

@@ -433,6 +433,7 @@ async fn pay(
         s.idempotency.delete(record_id).await?;
         return Err(e);
     }
+    announce(&s, &payment, invoice.balance_krw).await;
     let out = with_payments(&s, invoice).await?;
     let body = serde_json::to_value(out).map_err(ApiError::internal)?;
     s.idempotency
@@ -529,7 +530,21 @@ async fn refund(
     };
     let undo = doc! { "refunded_krw": -amount, "balance_krw": -amount, "net_paid_krw": amount };
     write_record(&s, id, &payment, undo).await?;
+    announce(&s, &payment, invoice.balance_krw).await;
     Ok((StatusCode::CREATED, Json(with_payments(&s, invoice).await?)))
+}
+
+/// Tells the dashboards of a payment or refund (`payment.recorded`, with its `kind`).
+async fn announce(s: &ClinicState, payment: &Payment, balance_krw: i64) {
+    let data = serde_json::json!({
+        "id": payment.id.to_hex(),
+        "invoice_id": payment.invoice_id,
+        "amount_krw": payment.amount_krw,
+        "method": payment.method,
+        "kind": payment.kind,
+        "balance_krw": balance_krw,
+    });
+    s.publish("payment.recorded", data).await;
 }
 
 /// The method of the invoice's last payment (a refund goes back the way money came).

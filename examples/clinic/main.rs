@@ -64,6 +64,7 @@ mod invoices;
 mod models;
 mod patients;
 mod procedures;
+mod realtime;
 mod staff;
 mod treatments;
 

@@ -13,6 +13,7 @@ use starter::{
     },
     pii::{Email, PersonName, Phone},
 };
+use starter_realtime::{Audience, EventBus, Tickets};
 use utoipa::ToSchema;
 use validator::ValidationError;
 
@@ -313,11 +314,19 @@ pub struct ClinicState {
     pub idempotency: Repository<IdempotencyRecord>,
     pub auth: AuthService,
     pub clinic: ClinicSettings,
+    pub events: EventBus,
+    pub tickets: Tickets,
     jwt: Jwt,
 }
 
 impl ClinicState {
-    pub fn new(mongo: &Mongo, auth: &AuthService, clinic: ClinicSettings) -> Self {
+    pub fn new(
+        mongo: &Mongo,
+        auth: &AuthService,
+        clinic: ClinicSettings,
+        events: EventBus,
+        tickets: Tickets,
+    ) -> Self {
         Self {
             staff: mongo.repo(),
             patients: mongo.repo(),
@@ -331,7 +340,17 @@ impl ClinicState {
             idempotency: mongo.repo(),
             auth: auth.clone(),
             clinic,
+            events,
+            tickets,
             jwt: auth.jwt().clone(),
+        }
+    }
+
+    /// Tells every connected staff dashboard. The change it reports is already made, so a
+    /// failure is logged, not answered: the dashboard catches up on its next load.
+    pub async fn publish(&self, kind: &str, data: serde_json::Value) {
+        if let Err(err) = self.events.publish(kind, Audience::All, data).await {
+            tracing::warn!(error = %err, kind, "event not published");
         }
     }
 

@@ -1,6 +1,6 @@
-//! Helpers of the clinic tests: the app on a fresh database with a seeded admin, staff of
-//! each role logged in as `TestClient`s, and patients, procedures and appointments made
-//! through the API.
+//! Helpers of the clinic tests: the app on a fresh database (and Redis stream) with a
+//! seeded admin, staff of each role logged in as `TestClient`s, patients, procedures and
+//! appointments made through the API, and a small SSE reader.
 
 pub use reqwest::{Response, StatusCode, header};
 pub use serde_json::{Value, json};
@@ -33,6 +33,9 @@ pub fn settings(db: &TestDb) -> app::Settings {
     settings.mongo.url = db.settings().url.clone();
     settings.mongo.database = db.name().to_owned();
     settings.core.server.port = 0;
+    settings.redis.url = starter_redis::testing::redis_url();
+    // The tests share one Redis: each database gets its own event stream.
+    settings.realtime.key_prefix = format!("{}-events", db.name());
     settings.auth.seed_admin.email = Some(ADMIN_EMAIL.into());
     settings.auth.seed_admin.password = Some(ADMIN_PASSWORD.into());
     settings.auth.rate_limit = RateLimits {
@@ -164,4 +167,78 @@ pub fn names(page: &Value) -> Vec<String> {
         .iter()
         .map(|p| p["name"].as_str().expect("a name").to_owned())
         .collect()
+}
+
+/// One Server-Sent Event: its `event:` and its `data:` as JSON.
+#[derive(Debug)]
+pub struct SseEvent {
+    pub kind: String,
+    pub data: Value,
+}
+
+/// A minimal SSE reader of a response body (comments, such as keep-alives, skipped).
+pub struct Sse {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl Sse {
+    /// `GET /api/events?ticket=` with a fresh ticket of `client`.
+    pub async fn open(server: &TestApp, client: &TestClient) -> Self {
+        let ticket = json_ok(
+            send(client.post("/api/realtime/ticket")).await,
+            StatusCode::OK,
+        )
+        .await["ticket"]
+            .as_str()
+            .expect("a ticket")
+            .to_owned();
+        let resp = send(
+            server
+                .client()
+                .get("/api/events")
+                .query(&[("ticket", &ticket)])
+                .header(header::ACCEPT, "text/event-stream"),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            header_values(resp.headers(), header::CONTENT_TYPE),
+            ["text/event-stream"]
+        );
+        Self {
+            body: Box::pin(resp.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, waiting at most 10 s.
+    pub async fn next(&mut self) -> SseEvent {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut kind, mut data) = (None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        kind = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if let Some(kind) = kind {
+                    let data = serde_json::from_str(&data)
+                        .unwrap_or_else(|e| panic!("event data is not JSON ({e}): {data}"));
+                    return SseEvent { kind, data };
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("the stream goes on")
+                .expect("the stream reads");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }

@@ -17,6 +17,8 @@ mod models;
 mod patients;
 #[path = "../../examples/clinic/procedures.rs"]
 mod procedures;
+#[path = "../../examples/clinic/realtime.rs"]
+mod realtime;
 #[path = "../../examples/clinic/staff.rs"]
 mod staff;
 #[path = "../../examples/clinic/treatments.rs"]
@@ -26,6 +28,7 @@ mod common;
 
 mod billing;
 mod booking;
+mod events;
 mod patient_rules;
 mod procedure_rules;
 mod staff_roles;
