@@ -13,9 +13,12 @@ use starter_realtime::{EventBus, RealtimeSettings, Tickets};
 use starter_redis::{Redis, RedisSettings};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{appointments, invoices, models, patients, procedures, realtime, staff, treatments};
+use crate::{
+    appointments, invoices, models, patients, procedures, realtime, reports, staff, treatments,
+};
 
-/// The settings of this service: the core sections plus `[mongo]`, `[auth]` and `[clinic]`.
+/// The settings of this service: the core sections plus `[mongo]`, `[auth]`, `[redis]`,
+/// `[realtime]` and `[clinic]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -50,6 +53,11 @@ impl Default for ClinicSettings {
 }
 
 impl ClinicSettings {
+    /// The clinic's time zone (`check` made sure it exists).
+    pub fn zone(&self) -> Result<jiff::tz::TimeZone, jiff::Error> {
+        jiff::tz::TimeZone::get(&self.timezone)
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: &str| ConfigError::Invalid {
             key: format!("clinic.{key}"),
@@ -58,8 +66,11 @@ impl ClinicSettings {
         if self.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty"));
         }
-        if self.timezone.trim().is_empty() {
-            return Err(invalid("timezone", "must name an IANA zone"));
+        if self.zone().is_err() {
+            return Err(invalid(
+                "timezone",
+                "must name an IANA time zone, such as Asia/Seoul",
+            ));
         }
         if self.chairs.is_empty() {
             return Err(invalid("chairs", "must list at least one chair"));
@@ -90,7 +101,7 @@ impl config::Settings for Settings {
             <access_token>`. Money is integer KRW; times are RFC 3339 UTC. Errors are \
             `application/problem+json` (RFC 9457)."),
     tags((name = "clinic"), (name = "staff"), (name = "patients"), (name = "procedures"),
-        (name = "appointments"), (name = "treatments"), (name = "invoices"), (name = "realtime"))
+        (name = "appointments"), (name = "treatments"), (name = "invoices"), (name = "realtime"), (name = "reports"))
 )]
 struct ApiDoc;
 
@@ -123,7 +134,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                     .merge(appointments::router(state.clone()))
                     .merge(treatments::router(state.clone()))
                     .merge(invoices::router(state.clone()))
-                    .merge(realtime::router(state)),
+                    .merge(realtime::router(state.clone()))
+                    .merge(reports::router(state)),
             ),
         )
         // Order matters: the database is up before the admin is seeded.

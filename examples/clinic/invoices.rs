@@ -419,12 +419,14 @@ async fn pay(
             );
         }
     };
+    let now = DateTime::now();
     let payment = Payment {
         id: ObjectId::new(),
         invoice_id: id.to_hex(),
         amount_krw: amount,
         method: input.method,
-        at: DateTime::now(),
+        at: now,
+        day: s.day_of(now)?,
         kind: "payment".into(),
         reason: None,
     };
@@ -519,12 +521,14 @@ async fn refund(
         Some(method) => method,
         None => last_payment_method(&s, id).await?,
     };
+    let now = DateTime::now();
     let payment = Payment {
         id: ObjectId::new(),
         invoice_id: id.to_hex(),
         amount_krw: amount,
         method,
-        at: DateTime::now(),
+        at: now,
+        day: s.day_of(now)?,
         kind: "refund".into(),
         reason: Some(input.reason),
     };

@@ -65,6 +65,7 @@ mod models;
 mod patients;
 mod procedures;
 mod realtime;
+mod reports;
 mod staff;
 mod treatments;
 

@@ -196,9 +196,15 @@ pub struct Treatment {
     pub patient_id: String,
     /// The appointment's start: the day of the treatment.
     pub date: DateTime,
+    /// `date`'s day in the clinic's zone, `YYYY-MM-DD`: what reports group by (see
+    /// [`ClinicState::day_of`]).
+    #[mongo(index)]
+    pub day: String,
     pub procedure_id: String,
     pub code: String,
     pub name: String,
+    /// The catalogue fee when it was recorded: the dentist's production (reports).
+    pub fee_krw: i64,
     pub teeth: Vec<i32>,
     pub notes: String,
     pub dentist_id: String,
@@ -227,8 +233,10 @@ pub struct Payment {
     pub amount_krw: i64,
     /// `card`, `cash` or `transfer` (a refund: how the money went back).
     pub method: String,
-    #[mongo(index)]
     pub at: DateTime,
+    /// `at`'s day in the clinic's zone, `YYYY-MM-DD` (see [`ClinicState::day_of`]).
+    #[mongo(index)]
+    pub day: String,
     /// `payment` or `refund`.
     pub kind: String,
     pub reason: Option<String>,
@@ -352,6 +360,16 @@ impl ClinicState {
         if let Err(err) = self.events.publish(kind, Audience::All, data).await {
             tracing::warn!(error = %err, kind, "event not published");
         }
+    }
+
+    /// The clinic's day of `t`, `YYYY-MM-DD`, stored beside the times that reports group by
+    /// day: the day is fixed when the money moves, and the nx-27017 dev database's
+    /// aggregation `$match` does not compare dates reliably (strings it does).
+    pub fn day_of(&self, t: DateTime) -> Result<String, ApiError> {
+        let zone = self.clinic.zone().map_err(ApiError::internal)?;
+        let at =
+            jiff::Timestamp::from_millisecond(t.timestamp_millis()).map_err(ApiError::internal)?;
+        Ok(at.to_zoned(zone).date().to_string())
     }
 
     /// Records that `user` did `action` to the patient `patient_id`.

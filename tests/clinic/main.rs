@@ -19,6 +19,8 @@ mod patients;
 mod procedures;
 #[path = "../../examples/clinic/realtime.rs"]
 mod realtime;
+#[path = "../../examples/clinic/reports.rs"]
+mod reports;
 #[path = "../../examples/clinic/staff.rs"]
 mod staff;
 #[path = "../../examples/clinic/treatments.rs"]
@@ -31,5 +33,6 @@ mod booking;
 mod events;
 mod patient_rules;
 mod procedure_rules;
+mod report_rules;
 mod staff_roles;
 mod workflow;
