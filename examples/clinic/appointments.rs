@@ -411,15 +411,31 @@ async fn create(
         procedures,
         created_at: DateTime::now(),
     };
-    let keys = lock_keys(&appointment.dentist_id, appointment.chair, start, end);
-    acquire(&s, appointment.id, &keys).await?;
-    if let Err(e) = s.appointments.insert(&appointment).await {
-        release(&s, &appointment.id.to_hex(), &keys).await?;
-        return Err(e.into());
-    }
+    book(&s, &appointment).await?;
     let out = AppointmentOut::from(appointment);
     announce(&s, "appointment.booked", &out).await;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Writes `appointment` with the locks of its slots (none for one that is cancelled or a
+/// no-show); 409 `slot_taken` when another appointment holds one of them.
+pub async fn book(s: &ClinicState, appointment: &Appointment) -> Result<(), ApiError> {
+    let keys = if holds_slots(&appointment.status) {
+        lock_keys(
+            &appointment.dentist_id,
+            appointment.chair,
+            appointment.start,
+            appointment.end,
+        )
+    } else {
+        Vec::new()
+    };
+    acquire(s, appointment.id, &keys).await?;
+    if let Err(e) = s.appointments.insert(appointment).await {
+        release(s, &appointment.id.to_hex(), &keys).await?;
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// The procedures `ids`, in that order, each active; a 422 on `procedure_ids` otherwise.

@@ -66,18 +66,39 @@ mod patients;
 mod procedures;
 mod realtime;
 mod reports;
+mod seed;
 mod staff;
 mod treatments;
 
+use clap::{Parser, Subcommand};
 use starter::config;
+
+/// The clinic's staff API. Settings come from config/ and `APP_*` variables.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Fill an empty database with a demo clinic and print the demo logins.
+    Seed,
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    starter::exit_code(run().await)
+    starter::exit_code(run(Cli::parse()).await)
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings: app::Settings = config::load()?;
     starter::logging::init(&settings.core);
-    app::build(&settings).await?.run().await
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => app::build(&settings).await?.run().await,
+        Command::Seed => seed::run(&settings).await,
+    }
 }

@@ -182,7 +182,7 @@ fn valid_birth_date(s: &str) -> Result<(), ValidationError> {
 }
 
 /// The last four digits of a phone that validation accepted (it has at least nine).
-fn last4(phone: &Phone) -> String {
+pub fn last4(phone: &Phone) -> String {
     let digits: Vec<char> = phone
         .expose()
         .chars()

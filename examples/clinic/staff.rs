@@ -122,24 +122,33 @@ async fn create(
     ValidJson(input): ValidJson<NewStaff>,
 ) -> Result<(StatusCode, Json<StaffOut>), ApiError> {
     allow(&user, &[ADMIN])?;
-    let account = s
-        .auth
-        .register(input.email.expose(), &input.password)
-        .await?;
+    let staff = create_staff(&s, &input.email, input.name, &input.role, &input.password).await?;
+    Ok((StatusCode::CREATED, Json(staff.into())))
+}
+
+/// Creates the account (409 `email_taken` when the email has one), gives it `role`, and
+/// writes the staff record.
+pub async fn create_staff(
+    s: &ClinicState,
+    email: &Email,
+    name: PersonName,
+    role: &str,
+    password: &SecretString,
+) -> Result<Staff, ApiError> {
+    let account = s.auth.register(email.expose(), password).await?;
     // The auth service creates accounts with `user` only; the staff role is added next.
     s.auth
         .users()
-        .add_role(&account.id, &input.role)
+        .add_role(&account.id, role)
         .await
         .map_err(ApiError::from)?;
-    let id = oid::parse("id", &account.id)?;
     let staff = Staff {
-        id,
-        name: input.name,
+        id: oid::parse("id", &account.id)?,
+        name,
         email: account.email,
-        role: input.role,
+        role: role.to_owned(),
         created_at: DateTime::now(),
     };
     s.staff.insert(&staff).await?;
-    Ok((StatusCode::CREATED, Json(staff.into())))
+    Ok(staff)
 }

@@ -21,6 +21,8 @@ mod procedures;
 mod realtime;
 #[path = "../../examples/clinic/reports.rs"]
 mod reports;
+#[path = "../../examples/clinic/seed.rs"]
+mod seed;
 #[path = "../../examples/clinic/staff.rs"]
 mod staff;
 #[path = "../../examples/clinic/treatments.rs"]
@@ -30,6 +32,7 @@ mod common;
 
 mod billing;
 mod booking;
+mod demo_data;
 mod events;
 mod patient_rules;
 mod procedure_rules;
