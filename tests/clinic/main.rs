@@ -33,6 +33,7 @@ mod common;
 mod billing;
 mod booking;
 mod demo_data;
+mod document;
 mod events;
 mod patient_rules;
 mod procedure_rules;
