@@ -335,3 +335,54 @@ async fn the_calendar_filters_by_time_dentist_and_chair() {
         .await
         .assert_fields(&["from"]);
 }
+
+#[tokio::test]
+async fn a_lock_left_by_a_crashed_booking_is_taken_over_once_stale() {
+    use starter::mongo::bson::{DateTime, oid::ObjectId};
+
+    use crate::models::SlotLock;
+
+    let (server, db) = start().await;
+    let d = desk(&server).await;
+    let r = &d.team.receptionist;
+    // Locks of a booking that died between its locks and its appointment: 10:00 of the
+    // dentist (slot = ms / 15 min). One is fresh (its booking may still be running), one
+    // is old.
+    let slot = |at: &str| {
+        let t = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+        t.unix_timestamp() * 1000 / (15 * 60 * 1000)
+    };
+    let locks = db.mongo().repo::<SlotLock>();
+    let lock = |at: &str, age_ms: i64| SlotLock {
+        id: ObjectId::new(),
+        key: format!("dentist:{}:{}", d.team.dentist_id, slot(at)),
+        appointment_id: ObjectId::new().to_hex(),
+        created_at: DateTime::from_millis(DateTime::now().timestamp_millis() - age_ms),
+    };
+    locks.insert(&lock(MONDAY_10, 1_000)).await.unwrap();
+    locks
+        .insert(&lock("2030-03-04T03:00:00Z", 120_000))
+        .await
+        .unwrap();
+
+    let body = booking(&d.patient, &d.team.dentist_id, 1, MONDAY_10, &[&d.scaling]);
+    assert_problem(
+        r.post_json("/api/appointments", &body).await,
+        409,
+        "slot_taken",
+    )
+    .await;
+    let body = booking(
+        &d.patient,
+        &d.team.dentist_id,
+        1,
+        "2030-03-04T03:00:00Z",
+        &[&d.scaling],
+    );
+    json_ok(
+        r.post_json("/api/appointments", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+}
