@@ -1,21 +1,29 @@
 //! # Clinic — the capstone: a dental clinic's staff API
 //!
-//! Patients, the procedure catalogue and appointments of a small dental clinic, for three
-//! kinds of staff. Built from the kit's public API only (`starter::…`).
+//! Patients, the procedure catalogue, appointments, treatments and charts, invoices and
+//! payments of a small dental clinic, for three kinds of staff, with live updates for
+//! their dashboards. Built from the kit's public API only (`starter::…`, and the
+//! `starter-realtime`/`starter-redis` crates as week 4 uses them).
 //!
 //! Concepts:
-//! - roles: every account has `admin`, `dentist` or `receptionist` besides `user`; each
-//!   handler states the roles it serves (`models::allow`, 403 `forbidden` otherwise):
+//! - roles: every staff account has `admin`, `dentist` or `receptionist` besides `user`;
+//!   each handler states the roles it serves (`models::allow`, 403 `forbidden` otherwise):
 //!
-//!   | route                                   | admin | dentist | receptionist |
-//!   |-----------------------------------------|:-----:|:-------:|:------------:|
-//!   | `GET /api/clinic`, `/api/staff`, `/api/procedures`, `/api/appointments` | ✓ | ✓ | ✓ |
-//!   | `POST /api/staff`, `POST`/`PATCH /api/procedures`                       | ✓ |   |   |
-//!   | `GET /api/patients`, `GET /api/patients/{id}`                           | ✓ | ✓ | ✓ |
-//!   | `POST`/`PATCH /api/patients`, `…/archive`                               | ✓ |   | ✓ |
-//!   | `POST`/`PATCH /api/appointments`                                        | ✓ |   | ✓ |
-//!   | status → `checked_in`, `cancelled`, `no_show`                           | ✓ |   | ✓ |
-//!   | status → `completed`                                                    | ✓ | ✓ |   |
+//!   | route                                                       | admin | dentist | receptionist |
+//!   |-------------------------------------------------------------|:-----:|:-------:|:------------:|
+//!   | `GET /api/clinic`, `/api/staff`, `/api/procedures`          | ✓ | ✓ | ✓ |
+//!   | `GET /api/appointments`, `POST /api/realtime/ticket`        | ✓ | ✓ | ✓ |
+//!   | `GET /api/patients`, `/api/patients/{id}`                   | ✓ | ✓ | ✓ |
+//!   | `GET /api/invoices/{id}`, `/api/patients/{id}/invoices`     | ✓ | ✓ | ✓ |
+//!   | `POST /api/staff`, `POST`/`PATCH /api/procedures`           | ✓ |   |   |
+//!   | `GET /api/reports/*`, `GET /api/audit`                      | ✓ |   |   |
+//!   | `POST`/`PATCH /api/patients`, `…/archive`                   | ✓ |   | ✓ |
+//!   | `POST`/`PATCH /api/appointments`                            | ✓ |   | ✓ |
+//!   | status → `checked_in`, `cancelled`, `no_show`               | ✓ |   | ✓ |
+//!   | status → `completed`                                        | ✓ | ✓ |   |
+//!   | `POST /api/appointments/{id}/treatments`                    |   | ✓ |   |
+//!   | `GET /api/patients/{id}/chart` (clinical notes)             | ✓ | ✓ |   |
+//!   | `POST /api/invoices`, `…/payments`, `…/refunds`             | ✓ |   | ✓ |
 //!
 //! - personal data: patient and staff names are `pii::PersonName`, phones `pii::Phone`,
 //!   emails `pii::Email`: in clear in JSON and in the database, masked in every log line;
@@ -26,22 +34,29 @@
 //!   bookings of one slot exactly one gets its locks (see `appointments`);
 //! - status workflow: the expected current status is part of the update's filter, so two
 //!   concurrent changes cannot both apply;
-//! - audit: every read of a patient record and every change is logged with who and when;
+//! - money: integer KRW; an invoice copies the fees of its issue day; a payment's or a
+//!   refund's rule (balance, paid − refunded) is the filter of its atomic `$inc`; a payment
+//!   needs an `Idempotency-Key`, stored under a unique index with the answer (`invoices`);
+//! - events: bookings, changes, check-ins and payments go to every staff dashboard over
+//!   SSE through a Redis Stream, so across instances (`realtime`);
+//! - audit: every read of a patient record or chart and every change is logged with who
+//!   and when; reports are aggregations over the clinic's days in its time zone;
 //! - OpenAPI docs at `/docs` and errors as `application/problem+json`, as in week 5.
 //!
-//! Run (starts a local MongoDB-protocol server when `APP_MONGO__URL` is unset), with an
-//! admin seeded at start-up:
+//! Run (starts Redis and a local MongoDB-protocol server when their URLs are unset), after
+//! filling the database with a demo clinic (the dev database is in memory, so both in one
+//! command):
 //!
 //! ```text
-//! APP_AUTH__SEED_ADMIN__EMAIL=admin@example.com APP_AUTH__SEED_ADMIN__PASSWORD='clinic admin 1' \
-//!   scripts/with-devdb cargo run --example clinic
+//! scripts/with-services sh -c 'cargo run --example clinic -- seed && cargo run --example clinic'
 //! ```
 //!
+//! The seed prints the demo logins (e.g. `desk.choi@clinic.example` / `clinic-demo-2026`).
 //! Then open <http://localhost:8080/docs>. Try it:
 //!
 //! ```text
 //! curl localhost:8080/auth/login -H 'content-type: application/json' \
-//!      -d '{"email":"admin@example.com","password":"clinic admin 1"}'   # → access_token
+//!      -d '{"email":"admin@clinic.example","password":"clinic-demo-2026"}'   # → access_token
 //! TOKEN=<access_token>
 //! curl -i localhost:8080/api/staff -H "authorization: Bearer $TOKEN" \
 //!      -H 'content-type: application/json' \
