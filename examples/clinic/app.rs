@@ -9,12 +9,14 @@ use starter::{
     docs::OpenApiRouter,
     mongo::{Mongo, MongoSettings},
 };
+use starter_jobs::{Jobs, JobsSettings};
 use starter_realtime::{EventBus, RealtimeSettings, Tickets};
 use starter_redis::{Redis, RedisSettings};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{
-    appointments, invoices, models, patients, procedures, realtime, reports, staff, treatments,
+    appointments, invoices, models, patients, procedures, realtime, reminders, reports, staff,
+    treatments,
 };
 
 /// The settings of this service: the core sections plus `[mongo]`, `[auth]`, `[redis]`,
@@ -28,6 +30,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub redis: RedisSettings,
     pub realtime: RealtimeSettings,
+    pub jobs: JobsSettings,
     pub clinic: ClinicSettings,
 }
 
@@ -40,6 +43,10 @@ pub struct ClinicSettings {
     pub timezone: String,
     /// The chair numbers an appointment may use.
     pub chairs: Vec<u32>,
+    /// Seconds between two sweeps for tomorrow's reminders (see `reminders`).
+    #[schema(ignore)]
+    #[serde(skip_serializing)]
+    pub reminder_sweep_secs: u64,
 }
 
 impl Default for ClinicSettings {
@@ -48,6 +55,7 @@ impl Default for ClinicSettings {
             name: "서울 스마일 치과".into(),
             timezone: "Asia/Seoul".into(),
             chairs: vec![1, 2, 3],
+            reminder_sweep_secs: 600,
         }
     }
 }
@@ -75,6 +83,9 @@ impl ClinicSettings {
         if self.chairs.is_empty() {
             return Err(invalid("chairs", "must list at least one chair"));
         }
+        if self.reminder_sweep_secs == 0 {
+            return Err(invalid("reminder_sweep_secs", "must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -86,6 +97,7 @@ impl config::Settings for Settings {
         self.auth.check(profile)?;
         self.redis.check(profile)?;
         self.realtime.check(profile)?;
+        self.jobs.check(profile)?;
         self.clinic.check()
     }
 }
@@ -121,6 +133,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         events.clone(),
         tickets,
     );
+    let jobs = Jobs::new(&redis, &settings.jobs);
+    let reminders = jobs.queue::<reminders::Reminder>("clinic-reminders");
+    let worker = {
+        let state = state.clone();
+        reminders.worker(move |job, ctx| reminders::remind(state.clone(), job, ctx))
+    };
+    let sweep = reminders::ReminderSweep::new(
+        state.clone(),
+        reminders,
+        std::time::Duration::from_secs(settings.clinic.reminder_sweep_secs),
+    );
 
     Ok(App::new(&settings.core)
         .openapi(ApiDoc::openapi())
@@ -142,5 +165,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         .component(mongo)
         .component(redis)
         .component(events)
-        .component(auth))
+        .component(auth)
+        .component(worker)
+        .component(sweep))
 }

@@ -39,6 +39,8 @@
 //!   needs an `Idempotency-Key`, stored under a unique index with the answer (`invoices`);
 //! - events: bookings, changes, check-ins and payments go to every staff dashboard over
 //!   SSE through a Redis Stream, so across instances (`realtime`);
+//! - reminders: a sweep queues a durable job (`starter-jobs`) per booked appointment of
+//!   tomorrow; the job writes the message to an outbox collection (no real SMS);
 //! - audit: every read of a patient record or chart and every change is logged with who
 //!   and when; reports are aggregations over the clinic's days in its time zone;
 //! - OpenAPI docs at `/docs` and errors as `application/problem+json`, as in week 5.
@@ -80,6 +82,7 @@ mod models;
 mod patients;
 mod procedures;
 mod realtime;
+mod reminders;
 mod reports;
 mod seed;
 mod staff;

@@ -303,6 +303,7 @@ pub fn register(mongo: Mongo) -> Mongo {
         .register::<Invoice>()
         .register::<Payment>()
         .register::<IdempotencyRecord>()
+        .register::<crate::reminders::OutboxMessage>()
 }
 
 // ------------------------------------------------------------------------------ state
@@ -320,6 +321,7 @@ pub struct ClinicState {
     pub invoices: Repository<Invoice>,
     pub payments: Repository<Payment>,
     pub idempotency: Repository<IdempotencyRecord>,
+    pub outbox: Repository<crate::reminders::OutboxMessage>,
     pub auth: AuthService,
     pub clinic: ClinicSettings,
     pub events: EventBus,
@@ -346,6 +348,7 @@ impl ClinicState {
             invoices: mongo.repo(),
             payments: mongo.repo(),
             idempotency: mongo.repo(),
+            outbox: mongo.repo(),
             auth: auth.clone(),
             clinic,
             events,

@@ -36,6 +36,7 @@ pub fn settings(db: &TestDb) -> app::Settings {
     settings.redis.url = starter_redis::testing::redis_url();
     // The tests share one Redis: each database gets its own event stream.
     settings.realtime.key_prefix = format!("{}-events", db.name());
+    settings.jobs.namespace = format!("{}-jobs", db.name());
     settings.auth.seed_admin.email = Some(ADMIN_EMAIL.into());
     settings.auth.seed_admin.password = Some(ADMIN_PASSWORD.into());
     settings.auth.rate_limit = RateLimits {
@@ -50,8 +51,15 @@ pub fn settings(db: &TestDb) -> app::Settings {
 
 /// The app on a fresh database; keep the `TestDb` for the test (it drops the database).
 pub async fn start() -> (TestApp, TestDb) {
+    start_with(|_| {}).await
+}
+
+/// [`start`], with `change` applied to the settings first.
+pub async fn start_with(change: impl FnOnce(&mut app::Settings)) -> (TestApp, TestDb) {
     let db = TestDb::new().await;
-    let app = app::build(&settings(&db)).await.expect("the app builds");
+    let mut settings = settings(&db);
+    change(&mut settings);
+    let app = app::build(&settings).await.expect("the app builds");
     (TestApp::serve(app).await, db)
 }
 

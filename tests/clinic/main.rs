@@ -19,6 +19,8 @@ mod patients;
 mod procedures;
 #[path = "../../examples/clinic/realtime.rs"]
 mod realtime;
+#[path = "../../examples/clinic/reminders.rs"]
+mod reminders;
 #[path = "../../examples/clinic/reports.rs"]
 mod reports;
 #[path = "../../examples/clinic/seed.rs"]
@@ -37,6 +39,7 @@ mod document;
 mod events;
 mod patient_rules;
 mod procedure_rules;
+mod reminder_job;
 mod report_rules;
 mod staff_roles;
 mod workflow;
