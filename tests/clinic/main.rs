@@ -30,6 +30,9 @@ mod staff;
 #[path = "../../examples/clinic/treatments.rs"]
 mod treatments;
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod common;
 
 mod billing;
@@ -37,6 +40,7 @@ mod booking;
 mod demo_data;
 mod document;
 mod events;
+mod log_lines;
 mod patient_rules;
 mod procedure_rules;
 mod reminder_job;
