@@ -270,15 +270,18 @@ async fn take(s: &ClinicState, owner: &str, key: &str) -> Result<bool, ApiError>
     Err(slot_taken(key))
 }
 
-/// A lock whose appointment does not hold it any more: gone, cancelled or a no-show
-/// (a release that failed half-way), or never written (a crash after the locks) once
-/// [`STALE_LOCK_MS`] passed.
+/// A lock whose appointment does not hold it any more: gone, cancelled or a no-show, or
+/// moved away from that slot (a release that failed half-way), or never written (a crash
+/// after the locks) once [`STALE_LOCK_MS`] passed.
 async fn is_stale(s: &ClinicState, lock: &SlotLock) -> Result<bool, ApiError> {
     let Ok(id) = ObjectId::parse_str(&lock.appointment_id) else {
         return Ok(true);
     };
     Ok(match s.appointments.get(id).await? {
-        Some(a) => !holds_slots(&a.status),
+        Some(a) => {
+            !holds_slots(&a.status)
+                || !lock_keys(&a.dentist_id, a.chair, a.start, a.end).contains(&lock.key)
+        }
         None => {
             DateTime::now().timestamp_millis() - lock.created_at.timestamp_millis() > STALE_LOCK_MS
         }

@@ -380,6 +380,24 @@ async fn a_lock_left_by_a_crashed_booking_is_taken_over_once_stale() {
         "2030-03-04T03:00:00Z",
         &[&d.scaling],
     );
+    let held = json_ok(
+        r.post_json("/api/appointments", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // A fresh lock that its (booked) appointment no longer covers: left by a move whose
+    // release failed. It is stale at once.
+    let mut moved_away = lock("2030-03-04T05:00:00Z", 0);
+    moved_away.appointment_id = id_of(&held);
+    locks.insert(&moved_away).await.unwrap();
+    let body = booking(
+        &d.patient,
+        &d.team.dentist_id,
+        1,
+        "2030-03-04T05:00:00Z",
+        &[&d.scaling],
+    );
     json_ok(
         r.post_json("/api/appointments", &body).await,
         StatusCode::CREATED,
