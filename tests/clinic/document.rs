@@ -1,0 +1,80 @@
+//! The OpenAPI document: every route is in it (the web app's types are generated from
+//! it), each staff route needs the bearer token, and errors are problem+json.
+
+use crate::common::*;
+
+#[tokio::test]
+async fn every_route_is_documented() {
+    let db = TestDb::new().await;
+    let app = crate::app::build(&settings(&db))
+        .await
+        .expect("the app builds");
+    let mismatch = app.undocumented_routes();
+    assert!(mismatch.is_empty(), "{mismatch}");
+}
+
+#[tokio::test]
+async fn the_contract_routes_are_in_the_document() {
+    let (server, _db) = start().await;
+    let doc = json_ok(
+        send(server.client().get("/openapi.json")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(doc["info"]["title"], "Clinic");
+    let problem = json!({ "$ref": "#/components/schemas/Problem" });
+    let mut seen = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for method in ["get", "post", "patch", "delete"] {
+            let Some(op) = item.get(method) else { continue };
+            seen.push(format!("{method} {path}"));
+            // The event stream takes a ticket instead of the bearer token.
+            let secured = op.get("security").is_some();
+            assert_eq!(secured, path != "/api/events", "{method} {path}: {op}");
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/problem+json"]["schema"], problem,
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "get /api/appointments",
+            "get /api/audit",
+            "get /api/clinic",
+            "get /api/events",
+            "get /api/invoices/{id}",
+            "get /api/patients",
+            "get /api/patients/{id}",
+            "get /api/patients/{id}/chart",
+            "get /api/patients/{id}/invoices",
+            "get /api/procedures",
+            "get /api/reports/daily",
+            "get /api/reports/production",
+            "get /api/staff",
+            "patch /api/appointments/{id}",
+            "patch /api/patients/{id}",
+            "patch /api/procedures/{id}",
+            "post /api/appointments",
+            "post /api/appointments/{id}/status",
+            "post /api/appointments/{id}/treatments",
+            "post /api/invoices",
+            "post /api/invoices/{id}/payments",
+            "post /api/invoices/{id}/refunds",
+            "post /api/patients",
+            "post /api/patients/{id}/archive",
+            "post /api/procedures",
+            "post /api/realtime/ticket",
+            "post /api/staff",
+        ]
+    );
+}
