@@ -128,6 +128,12 @@ describe('401 handling', () => {
     expect(api.count('POST', '/auth/refresh')).toBe(0)
   })
 
+  it('shares one refresh between direct callers too', async () => {
+    const tokens = await Promise.all([client.refresh(), client.refresh(), client.refresh()])
+    expect(new Set(tokens)).toEqual(new Set([api.token]))
+    expect(api.count('POST', '/auth/refresh')).toBe(1)
+  })
+
   it('logout posts the CSRF token', async () => {
     const csrf = s.csrf
     await client.logout()
