@@ -11,6 +11,7 @@ export interface Seen {
   path: string
   auth: string | undefined
   csrf: string | undefined
+  body: string
 }
 
 export interface FakeApi {
@@ -71,9 +72,9 @@ export async function startFakeApi(): Promise<FakeApi> {
       const v = req.headers[name]
       return Array.isArray(v) ? v[0] : v
     }
-    api.seen.push({ method, path, auth: header('authorization'), csrf: header('x-csrf-token') })
     let body = ''
     for await (const chunk of req) body += chunk
+    api.seen.push({ method, path, auth: header('authorization'), csrf: header('x-csrf-token'), body })
 
     if (method === 'POST' && path === '/auth/login') {
       const { email, password } = JSON.parse(body || '{}')
@@ -123,6 +124,22 @@ export async function startFakeApi(): Promise<FakeApi> {
           { field: 'start', code: 'slot_taken', message: 'Taken' },
           { field: 'start', code: 'other', message: 'second message, not shown' },
         ],
+      })
+    }
+    // Enough of the clinic for the booking form to load and search.
+    if (path.startsWith('/api/') && !authorized(req)) return unauthorized(res)
+    if (path === '/api/clinic') return json(res, 200, { name: 'Test clinic', timezone: 'Asia/Seoul', chairs: [1, 2] })
+    if (path === '/api/staff') {
+      return json(res, 200, [{ id: 'd1', name: 'Dr. Kim', email: 'dr@clinic.test', role: 'dentist' }])
+    }
+    if (path === '/api/procedures') {
+      return json(res, 200, [{ id: 'p1', code: 'D0120', name: 'Check-up', fee_krw: 30000, duration_min: 30, active: true }])
+    }
+    if (path === '/api/appointments' && method === 'GET') return json(res, 200, [])
+    if (path === '/api/patients' && method === 'GET') {
+      return json(res, 200, {
+        data: [{ id: 'pt1', name: '김하늘', phone: '010-1234-5678', birth_date: '1990-03-01', memo: null, archived: false }],
+        page: { next_cursor: null },
       })
     }
     if (path === '/api/html-error') {
