@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { ApiError, http, setApiBaseURL } from '../src/api/http'
+import { ApiError, configureHttp, http } from '../src/api/http'
 import { useAuthStore } from '../src/stores/auth'
 import { useUiStore } from '../src/stores/ui'
 import { startFakeApi, type FakeApi } from './fake-api'
@@ -10,7 +10,7 @@ let api: FakeApi
 
 beforeEach(async () => {
   api = await startFakeApi()
-  setApiBaseURL(api.url)
+  configureHttp({ baseURL: api.url })
   setActivePinia(createPinia())
 })
 

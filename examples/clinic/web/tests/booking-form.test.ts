@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createApp, type App } from 'vue'
 import { createPinia, setActivePinia } from 'pinia'
-import { http, setApiBaseURL } from '../src/api/http'
+import { configureHttp } from '../src/api/http'
 import { useAuthStore } from '../src/stores/auth'
 import CalendarView from '../src/views/CalendarView.vue'
 import { startFakeApi, type FakeApi } from './fake-api'
@@ -31,8 +31,7 @@ function input(selector: string, value: string) {
 
 beforeEach(async () => {
   api = await startFakeApi()
-  setApiBaseURL(api.url)
-  http.defaults.adapter = 'http'
+  configureHttp({ baseURL: api.url, adapter: 'http' })
   const pinia = createPinia()
   setActivePinia(pinia)
   await useAuthStore().login('desk@clinic.test', 'correct horse')

@@ -9,6 +9,7 @@ import axios, {
   AxiosError,
   AxiosHeaders,
   type AxiosInstance,
+  type AxiosRequestConfig,
   type InternalAxiosRequestConfig,
 } from 'axios'
 import type { ProblemJson, TokenOut } from './types'
@@ -96,8 +97,8 @@ export interface HttpClient {
   refresh(): Promise<string>
   /** `POST /auth/logout` with the CSRF token; the caller clears its state whatever happens. */
   logout(): Promise<void>
-  /** Points both instances at another origin (tests; an API on another origin). */
-  setBaseURL(url: string): void
+  /** Sets the origin (and, in tests, the adapter) of both instances. */
+  configure(options: { baseURL?: string; adapter?: AxiosRequestConfig['adapter'] }): void
 }
 
 /** Builds the instance; `baseURL` is empty in the app (same origin, or the dev proxy). */
@@ -178,12 +179,14 @@ export function createHttp(session: Session, baseURL = ''): HttpClient {
     },
   )
 
-  function setBaseURL(url: string): void {
-    http.defaults.baseURL = url
-    bare.defaults.baseURL = url
+  function configure(options: { baseURL?: string; adapter?: AxiosRequestConfig['adapter'] }): void {
+    for (const instance of [http, bare]) {
+      if (options.baseURL !== undefined) instance.defaults.baseURL = options.baseURL
+      if (options.adapter !== undefined) instance.defaults.adapter = options.adapter
+    }
   }
 
-  return { http, refresh, logout, setBaseURL }
+  return { http, refresh, logout, configure }
 }
 
 const unbound: Session = {
@@ -218,5 +221,5 @@ export const http = client.http
 export const refreshSession = client.refresh
 /** See {@link HttpClient.logout}. */
 export const logoutSession = client.logout
-/** See {@link HttpClient.setBaseURL}. */
-export const setApiBaseURL = client.setBaseURL
+/** See {@link HttpClient.configure}. */
+export const configureHttp = client.configure
