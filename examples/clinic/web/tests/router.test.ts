@@ -1,6 +1,6 @@
 // The role guards, with the real router and authStore against the local test server.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createApp } from 'vue'
+import { createApp, type App } from 'vue'
 import { createPinia, setActivePinia } from 'pinia'
 import { configureHttp } from '../src/api/http'
 import { router } from '../src/router'
@@ -9,6 +9,7 @@ import { useUiStore } from '../src/stores/ui'
 import { startFakeApi, type FakeApi } from './fake-api'
 
 let api: FakeApi
+let app: App
 
 beforeEach(async () => {
   api = await startFakeApi()
@@ -16,12 +17,15 @@ beforeEach(async () => {
   document.cookie = 'csrf_token=; max-age=0; path=/'
   const pinia = createPinia()
   setActivePinia(pinia)
-  // The router needs an app to resolve lazy routes; nothing is mounted.
-  createApp({ render: () => null }).use(pinia).use(router)
+  // Guards run in the router's first app's context (its pinia), so each test mounts one
+  // and unmounts it after.
+  app = createApp({ render: () => null }).use(pinia).use(router)
+  app.mount(document.createElement('div'))
   await router.replace('/login')
 })
 
 afterEach(async () => {
+  app.unmount()
   await api.close()
 })
 
