@@ -40,6 +40,7 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/ProceduresView.vue'),
     meta: { roles: ['admin'] },
   },
+  { path: '/admin/reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { roles: ['admin'] } },
   { path: '/:rest(.*)*', redirect: '/' },
 ]
 

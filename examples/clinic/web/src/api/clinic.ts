@@ -5,6 +5,7 @@ import type {
   AppointmentStatus,
   ChartEntry,
   Clinic,
+  DailyReport,
   Invoice,
   NewAppointment,
   NewPatient,
@@ -16,6 +17,7 @@ import type {
   Page,
   Patient,
   Procedure,
+  ProductionRow,
   Staff,
 } from './types'
 
@@ -59,6 +61,10 @@ export const api = {
     })),
   refund: (id: string, body: NewRefund) =>
     data(http.post<Invoice>(`/api/invoices/${encodeURIComponent(id)}/refunds`, body)),
+
+  dailyReport: (date: string) => data(http.get<DailyReport>('/api/reports/daily', { params: { date } })),
+  production: (from: string, to: string) =>
+    data(http.get<ProductionRow[]>('/api/reports/production', { params: { from, to } })),
 
   realtimeTicket: () => data(http.post<{ ticket: string }>('/api/realtime/ticket')),
 }

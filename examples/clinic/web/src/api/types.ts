@@ -181,3 +181,18 @@ export interface ProblemJson {
   code?: string
   errors?: { field: string; code?: string; message: string }[]
 }
+
+/** `GET /api/reports/daily` (admin). `payments` and `refunds` are counts or sums: the contract does not say; shown as given. */
+export interface DailyReport {
+  date: string
+  revenue_krw: number
+  payments: number
+  refunds: number
+}
+
+/** One row of `GET /api/reports/production` (admin). */
+export interface ProductionRow {
+  dentist: Ref
+  total_krw: number
+  treatments: number
+}
