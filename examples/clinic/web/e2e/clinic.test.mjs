@@ -100,6 +100,37 @@ describe('clinic staff app', () => {
     assert.ok(conflict && conflict.trim().length > 0, 'the conflict detail is on the form')
   })
 
+  it('dentist records a treatment; the invoice is paid in two parts down to a zero balance', async () => {
+    const row = (page) => page.locator(`[data-test=today] tr:has-text("${patient.name}"):has-text("${slot}")`)
+    await desk.click('nav >> text=Today')
+    await row(desk).locator('button:has-text("Check in")').click()
+    await row(dr).locator('button:has-text("Treatment")').waitFor({ timeout: 10_000 })
+    await row(dr).locator('button:has-text("Treatment")').click()
+    await dr.fill('[data-test=treatment-form] input[name=teeth]', '16, 17')
+    await dr.fill('[data-test=treatment-form] textarea[name=notes]', 'e2e: composite filling')
+    await dr.click('[data-test=treatment-form] button[type=submit]')
+    await dr.waitForSelector('[data-test=toast]:has-text("Treatment recorded")')
+    await row(dr).locator('button:has-text("Complete")').click()
+
+    await row(desk).locator('button:has-text("Invoice")').waitFor({ timeout: 10_000 })
+    await row(desk).locator('button:has-text("Invoice")').click()
+    await desk.waitForSelector('[data-test=invoice]')
+    const won = async () => Number((await desk.locator('[data-test=balance]').textContent()).replace(/\D/g, ''))
+    const total = await won()
+    assert.ok(total > 0, 'the invoice has something to pay')
+    const first = Math.floor(total / 2)
+    await desk.fill('input[name=amount]', String(first))
+    await desk.click('[data-test=payment-form] button[type=submit]')
+    await desk.waitForFunction(
+      (expected) => document.querySelector('[data-test=balance]')?.textContent?.replace(/\D/g, '') === String(expected),
+      total - first,
+    )
+    await desk.fill('input[name=amount]', String(total - first))
+    await desk.click('[data-test=payment-form] button[type=submit]')
+    await desk.waitForFunction(() => document.querySelector('[data-test=balance]')?.textContent?.replace(/\D/g, '') === '0')
+    assert.equal(await desk.locator('[data-test=payments] tr').count(), 2)
+  })
+
   it("refuses a receptionist the clinical notes and shows the problem's detail, no data", async () => {
     await search(desk, patient.last4)
     await desk.click(`[data-test=patients] >> text=${patient.name}`)
