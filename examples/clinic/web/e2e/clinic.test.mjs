@@ -1,146 +1,167 @@
-// End-to-end flows of issue 16 in Debian's Chromium (playwright-core, no browser download),
-// against a running stack: the built app and the API behind one origin (CLINIC_WEB_URL).
-// DRAFT: written from the contract; not yet run against the real API and its demo data.
-// Run: CLINIC_WEB_URL=http://127.0.0.1:8080 CLINIC_RECEPTIONIST=… CLINIC_DENTIST=… \
-//      CLINIC_PASSWORD=… npm run e2e
+// The staff app's flows of issue 16 in Chromium, against the real API and the built app
+// behind one nginx origin, both started by scripts/e2e-clinic on the seeded demo clinic.
+// The tests run in order and share the receptionist's booking.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { chromium } from 'playwright-core'
+import { answerTo, dentist, errorToasts, launch, receptionist, screenshot, signIn, today } from './support.mjs'
 
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback
-  if (v === undefined) throw new Error(`${name} is not set`)
-  return v
-}
-const base = env('CLINIC_WEB_URL')
-const password = env('CLINIC_PASSWORD')
-const receptionist = env('CLINIC_RECEPTIONIST')
-const dentist = env('CLINIC_DENTIST')
-const timeZone = env('CLINIC_TIMEZONE', 'Asia/Seoul')
-// A slot today that the demo data leaves free (the dashboard only shows today).
-const slot = env('CLINIC_E2E_SLOT', '18:30')
-const today = new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date())
-
-let browser
-const pageErrors = []
-
-async function signIn(email) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } })
-  const page = await context.newPage()
-  page.on('pageerror', (e) => pageErrors.push(`${email}: ${e.message}`))
-  await page.goto(`${base}/login`)
-  await page.fill('input[name=email]', email)
-  await page.fill('input[name=password]', password)
-  await page.click('button[type=submit]')
-  await page.waitForSelector('[data-test=whoami]')
-  return page
-}
-
-async function search(page, term) {
-  await page.click('nav >> text=Patients')
-  await page.fill('input[name=q]', term)
-  await page.click('button:has-text("Search")')
-  await page.waitForSelector('[data-test=patients] tbody tr')
-}
+// A slot today that the demo data leaves free: its dentists work 09:00–18:00.
+const SLOT = process.env.CLINIC_E2E_SLOT ?? '18:30'
+const NOTES = 'e2e: composite filling, 16 and 17'
 
 describe('clinic staff app', () => {
-  let desk
-  let dr
-  let patient // { name, last4 }
+  let browser
+  let desk // the receptionist: { context, page, problems }
+  let dr // the dentist, on the dashboard all along
+  let drNavigations = 0
+  let patient // { id, name, last4 }
+  let booking // the appointment booked by the receptionist
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    browser = await launch()
+    desk = await signIn(browser, receptionist)
+    dr = await signIn(browser, dentist)
+    await dr.page.waitForSelector('[data-test=live]:has-text("live")', { timeout: 10_000 })
+    dr.page.on('framenavigated', (frame) => {
+      if (frame === dr.page.mainFrame()) drNavigations += 1
     })
-    desk = await signIn(receptionist)
-    dr = await signIn(dentist)
-    await dr.waitForSelector('[data-test=live]:has-text("live")', { timeout: 10_000 })
   })
 
   after(async () => {
     await browser?.close()
   })
 
-  it('finds a patient by "김" and by the last 4 phone digits', async () => {
-    await search(desk, '김')
-    const row = desk.locator('[data-test=patients] tbody tr').first()
-    const name = (await row.locator('td').nth(0).textContent()).trim()
-    const phone = (await row.locator('td').nth(2).textContent()).replace(/\D/g, '')
-    assert.match(name, /김/)
-    patient = { name, last4: phone.slice(-4) }
-    await search(desk, patient.last4)
-    await desk.waitForSelector(`[data-test=patients] >> text=${patient.name}`)
-  })
-
-  async function book() {
-    await desk.fill('input[name=patient-search]', patient.last4)
-    await desk.click('[data-test=booking-form] button:has-text("Find")')
-    await desk.click(`[data-test=booking-form] button:has-text("${patient.name}")`)
-    const dentistId = await desk
-      .locator(`select[name=booking-dentist] option[data-email="${dentist}"]`)
-      .getAttribute('value')
-    await desk.selectOption('select[name=booking-dentist]', dentistId)
-    await desk.fill('input[name=booking-date]', today)
-    await desk.fill('input[name=booking-time]', slot)
-    await desk.locator('[data-test=booking-form] input[type=checkbox]').first().check()
-    await desk.click('[data-test=booking-form] button[type=submit]')
+  async function search(page, term) {
+    await page.click('[data-test=nav-patients]')
+    await page.fill('input[name=q]', term)
+    const answer = await answerTo(page, 'GET', /^\/api\/patients$/, () => page.click('[data-test=search]'))
+    assert.equal(answer.status, 200)
+    await page.waitForSelector('[data-test=patient-row]')
+    return answer.body.data
   }
 
-  it('books; the calendar and a dentist dashboard show it live; a double booking shows the conflict', async () => {
-    await desk.click('nav >> text=Calendar')
-    await desk.waitForSelector('[data-test=booking-form] select[name=booking-dentist] option', { state: 'attached' })
-    // Booked with the signed-in dentist (book() picks them), so their dashboard must show it.
-    await book()
-    await desk.waitForSelector(`[data-test=calendar] >> text=${patient.name}`)
-    await dr.waitForSelector(`[data-test=today] >> text=${patient.name}`, { timeout: 10_000 })
+  async function book() {
+    const page = desk.page
+    await page.fill('input[name=patient-search]', patient.last4)
+    await page.click('[data-test=picker-find]')
+    await page.click(`[data-test=picker-result]:has-text("${patient.name}")`)
+    const dentistId = await page.locator(`select[name=booking-dentist] option[data-email="${dentist}"]`).getAttribute('value')
+    await page.selectOption('select[name=booking-dentist]', dentistId)
+    await page.selectOption('select[name=booking-chair]', '1')
+    await page.fill('input[name=booking-date]', today())
+    await page.fill('input[name=booking-time]', SLOT)
+    const exam = page.locator('[data-test=booking-form] label:has-text("EXM01") input[type=checkbox]')
+    if (!(await exam.isChecked())) await exam.check()
+    return answerTo(page, 'POST', /^\/api\/appointments$/, () => page.click('[data-test=booking-form] button[type=submit]'))
+  }
 
-    await book()
-    const conflict = await desk.locator('[data-test=booking-error]').textContent()
-    assert.ok(conflict && conflict.trim().length > 0, 'the conflict detail is on the form')
+  it('a receptionist finds a patient by "김" and by phone digits, books, and sees it on the week calendar', async () => {
+    const page = desk.page
+    const kims = await search(page, '김')
+    assert.ok(kims.length > 0, 'the demo clinic has patients named 김…')
+    for (const p of kims) assert.match(p.name, /김/)
+    const names = await page.locator('[data-test=patient-row] td:first-child').allTextContents()
+    assert.deepEqual(names.map((n) => n.trim()), kims.map((p) => p.name))
+
+    const first = kims[0]
+    patient = { id: first.id, name: first.name, last4: first.phone.replace(/\D/g, '').slice(-4) }
+    const byPhone = await search(page, patient.last4)
+    assert.ok(byPhone.some((p) => p.id === patient.id), 'the last 4 digits find the same patient')
+    for (const p of byPhone) assert.ok(p.phone.replace(/\D/g, '').endsWith(patient.last4))
+    await page.waitForSelector(`[data-test=patient-row]:has-text("${patient.name}")`)
+
+    await page.click('[data-test=nav-calendar]')
+    await page.waitForSelector('select[name=booking-dentist] option', { state: 'attached' })
+    const answer = await book()
+    assert.equal(answer.status, 201, JSON.stringify(answer.body))
+    booking = answer.body
+    assert.equal(booking.patient.id, patient.id)
+
+    // The week calendar of the booked dentist shows it.
+    await page.selectOption('select[name=dentist]', booking.dentist.id)
+    const cell = page.locator(`[data-test=calendar] [data-test=cal-${booking.id}]`)
+    await cell.waitFor()
+    assert.match(await cell.textContent(), new RegExp(`${SLOT}.*${patient.name}`))
+    await screenshot(page, 'clinic-calendar')
   })
 
-  it('dentist records a treatment; the invoice is paid in two parts down to a zero balance', async () => {
-    const row = (page) => page.locator(`[data-test=today] tr:has-text("${patient.name}"):has-text("${slot}")`)
-    await desk.click('nav >> text=Today')
-    await row(desk).locator('button:has-text("Check in")').click()
-    await row(dr).locator('button:has-text("Treatment")').waitFor({ timeout: 10_000 })
-    await row(dr).locator('button:has-text("Treatment")').click()
-    await dr.fill('[data-test=treatment-form] input[name=teeth]', '16, 17')
-    await dr.fill('[data-test=treatment-form] textarea[name=notes]', 'e2e: composite filling')
-    await dr.click('[data-test=treatment-form] button[type=submit]')
-    await dr.waitForSelector('[data-test=toast]:has-text("Treatment recorded")')
-    await row(dr).locator('button:has-text("Complete")').click()
+  it("a second booking of the same dentist and slot shows the API's 409 detail on the form", async () => {
+    const answer = await book()
+    assert.equal(answer.status, 409)
+    assert.ok(answer.body?.detail, 'a problem+json with a detail')
+    const shown = desk.page.locator('[data-test=booking-error]')
+    await shown.waitFor()
+    assert.equal((await shown.textContent()).trim(), answer.body.detail)
+  })
 
-    await row(desk).locator('button:has-text("Invoice")').waitFor({ timeout: 10_000 })
-    await row(desk).locator('button:has-text("Invoice")').click()
-    await desk.waitForSelector('[data-test=invoice]')
-    const won = async () => Number((await desk.locator('[data-test=balance]').textContent()).replace(/\D/g, ''))
-    const total = await won()
+  it("the dentist's dashboard, in another browser context, shows the booking live without a reload", async () => {
+    const row = dr.page.locator(`[data-test=appt-${booking.id}]`)
+    await row.waitFor({ timeout: 10_000 })
+    assert.match(await row.textContent(), new RegExp(patient.name))
+    assert.equal(drNavigations, 0, 'the dashboard was not reloaded')
+    await dr.page.waitForSelector('[data-test=feed] li:has-text("appointment.booked")')
+  })
+
+  it('the dentist records a treatment; the receptionist invoices it, takes a partial payment, then the rest: balance ₩0', async () => {
+    const deskRow = desk.page.locator(`[data-test=appt-${booking.id}]`)
+    const drRow = dr.page.locator(`[data-test=appt-${booking.id}]`)
+    await desk.page.click('[data-test=nav-today]')
+    await deskRow.locator('[data-test=to-checked_in]').click()
+    await deskRow.locator('[data-test=status]:has-text("Checked in")').waitFor()
+
+    // The check-in reaches the dentist live; the treatment button comes with it.
+    await drRow.locator('[data-test=treat]').click({ timeout: 10_000 })
+    await dr.page.fill('[data-test=treatment-form] input[name=teeth]', '16, 17')
+    await dr.page.fill('[data-test=treatment-form] textarea[name=notes]', NOTES)
+    const treated = await answerTo(dr.page, 'POST', /\/treatments$/, () => dr.page.click('[data-test=treatment-form] button[type=submit]'))
+    assert.equal(treated.status, 201, JSON.stringify(treated.body))
+    await drRow.locator('[data-test=to-completed]').click()
+    await drRow.locator('[data-test=status]:has-text("Completed")').waitFor()
+    await screenshot(dr.page, 'clinic-dashboard')
+
+    await deskRow.locator('[data-test=make-invoice]').click({ timeout: 10_000 })
+    const invoice = desk.page.locator('[data-test=invoice]')
+    await invoice.waitFor()
+    const balance = async () => (await desk.page.locator('[data-test=balance]').textContent()).trim()
+    const total = Number((await balance()).replace(/\D/g, ''))
     assert.ok(total > 0, 'the invoice has something to pay')
-    const first = Math.floor(total / 2)
-    await desk.fill('input[name=amount]', String(first))
-    await desk.click('[data-test=payment-form] button[type=submit]')
-    await desk.waitForFunction(
-      (expected) => document.querySelector('[data-test=balance]')?.textContent?.replace(/\D/g, '') === String(expected),
-      total - first,
+
+    const pay = async (amount) => {
+      await desk.page.fill('input[name=amount]', String(amount))
+      return answerTo(desk.page, 'POST', /\/payments$/, () => desk.page.click('[data-test=payment-form] button[type=submit]'))
+    }
+    const half = Math.floor(total / 2)
+    const first = await pay(half)
+    assert.equal(first.status, 201, JSON.stringify(first.body))
+    await desk.page.waitForFunction(
+      (rest) => document.querySelector('[data-test=balance]')?.textContent?.replace(/\D/g, '') === String(rest),
+      total - half,
     )
-    await desk.fill('input[name=amount]', String(total - first))
-    await desk.click('[data-test=payment-form] button[type=submit]')
-    await desk.waitForFunction(() => document.querySelector('[data-test=balance]')?.textContent?.replace(/\D/g, '') === '0')
-    assert.equal(await desk.locator('[data-test=payments] tr').count(), 2)
+    const rest = await pay(total - half)
+    assert.equal(rest.status, 201, JSON.stringify(rest.body))
+    await desk.page.waitForFunction(() => document.querySelector('[data-test=balance]')?.textContent?.trim() === '₩0')
+    assert.equal(await balance(), '₩0')
+    assert.equal(await desk.page.locator('[data-test=payments] tr').count(), 2)
+    await screenshot(desk.page, 'clinic-invoice')
   })
 
-  it("refuses a receptionist the clinical notes and shows the problem's detail, no data", async () => {
-    await search(desk, patient.last4)
-    await desk.click(`[data-test=patients] >> text=${patient.name}`)
-    await desk.click('[data-test=chart-tab]')
-    const refused = await desk.locator('[data-test=chart-refused]').textContent()
-    assert.ok(refused.trim().length > 0)
-    assert.equal(await desk.locator('[data-test=chart]').count(), 0)
+  it("a receptionist opening clinical notes is refused: the problem's detail, no clinical data", async () => {
+    const page = desk.page
+    await page.goto(new URL(`/patients/${patient.id}`, page.url()).href)
+    await page.waitForSelector('[data-test=patient-card]')
+    await page.waitForSelector('[data-test=invoices] a')
+    await screenshot(page, 'clinic-patient')
+    const answer = await answerTo(page, 'GET', /\/chart$/, () => page.click('[data-test=chart-tab]'))
+    assert.equal(answer.status, 403)
+    const refused = page.locator('[data-test=chart-refused]')
+    await refused.waitFor()
+    assert.ok((await refused.textContent()).includes(answer.body.detail), 'the problem detail is on screen')
+    assert.equal(await page.locator('[data-test=chart]').count(), 0)
+    assert.ok(!(await page.content()).includes(NOTES), 'no clinical note on the page')
   })
 
-  it('had no page errors', () => {
-    assert.deepEqual(pageErrors, [])
+  it('had no page errors, and no error toast but the expected conflict', async () => {
+    assert.deepEqual([...desk.problems, ...dr.problems], [])
+    assert.deepEqual(await errorToasts(dr.page), [])
   })
 })
