@@ -59,10 +59,15 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(dir, `${name}.png`) })
 }
 
-/** Waits for the answer to the request matching `method` and `path` that `action` causes. */
+/**
+ * Waits for the answer to the request matching `method` and `path` that `action` causes. A
+ * 401 is skipped: with 5-second tokens, the app refreshes and sends the request again.
+ */
 export async function answerTo(page, method, path, action) {
   const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname.match(path)),
+    page.waitForResponse(
+      (r) => r.request().method() === method && new URL(r.url()).pathname.match(path) && r.status() !== 401,
+    ),
     action(),
   ])
   return { status: response.status(), body: await response.json().catch(() => null) }
