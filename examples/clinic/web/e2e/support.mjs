@@ -28,8 +28,8 @@ export async function launch() {
 }
 
 /**
- * A new browser context signed in as `email` on `origin`; page errors and error toasts are
- * collected in `problems` (a test asserts it stays empty where none is expected).
+ * A new browser context signed in as `email` on `origin`; page errors are collected in
+ * `problems`, `login` is the answer to the login (its access token).
  */
 export async function signIn(browser, email, origin = base()) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'ko-KR', timezoneId: timeZone })
@@ -39,9 +39,9 @@ export async function signIn(browser, email, origin = base()) {
   await page.goto(`${origin}/login`)
   await page.fill('input[name=email]', email)
   await page.fill('input[name=password]', password)
-  await page.click('button[type=submit]')
+  const { body: login } = await answerTo(page, 'POST', /^\/auth\/login$/, () => page.click('button[type=submit]'))
   await page.waitForSelector('[data-test=whoami]')
-  return { context, page, problems }
+  return { context, page, problems, login }
 }
 
 /** The texts of the error toasts on screen now. */
@@ -56,6 +56,10 @@ export async function screenshot(page, name) {
   mkdirSync(dir, { recursive: true })
   // Toasts and the spinner come and go: not part of the picture.
   await page.locator('[role=progressbar]').waitFor({ state: 'detached' }).catch(() => {})
+  for (const close of await page.locator('[data-test=toast] button[aria-label=Dismiss]').all()) {
+    await close.click({ timeout: 1000 }).catch(() => {}) // gone by itself meanwhile
+  }
+  await page.evaluate(() => window.scrollTo(0, 0))
   await page.screenshot({ path: join(dir, `${name}.png`) })
 }
 
