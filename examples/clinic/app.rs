@@ -117,6 +117,21 @@ impl config::Settings for Settings {
 )]
 struct ApiDoc;
 
+/// `settings` with `Idempotency-Key` among the CORS request headers: the staff app on the
+/// Vite dev server (another origin) sends it with every payment, and a preflight that does
+/// not allow it fails the payment in the browser.
+fn with_idempotency_header(settings: &CoreSettings) -> CoreSettings {
+    let mut core = settings.clone();
+    let headers = &mut core.cors.extra_allowed_headers;
+    if !headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(invoices::IDEMPOTENCY_KEY))
+    {
+        headers.push(invoices::IDEMPOTENCY_KEY.into());
+    }
+    core
+}
+
 /// The service, not started yet: nothing is connected until it runs.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mongo = models::register(Mongo::new(&settings.mongo).await?);
@@ -145,7 +160,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         std::time::Duration::from_secs(settings.clinic.reminder_sweep_secs),
     );
 
-    Ok(App::new(&settings.core)
+    Ok(App::new(&with_idempotency_header(&settings.core))
         .openapi(ApiDoc::openapi())
         .api(starter::auth::router(auth.clone()))
         .api(

@@ -457,3 +457,34 @@ async fn refunds_return_at_most_what_was_paid_and_raise_the_balance() {
     let all = json_ok(refund(40_000).await, StatusCode::CREATED).await;
     assert_eq!(all["balance_krw"], 85_000);
 }
+
+/// The staff app on the Vite dev server is another origin: a payment's preflight must allow
+/// its `Idempotency-Key` (with credentials), or the browser never sends the payment.
+#[tokio::test]
+async fn a_payment_preflight_from_the_dev_server_allows_the_idempotency_key() {
+    let (server, _db) = start().await;
+    let response = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url(&format!("/api/invoices/{UNKNOWN_ID}/payments")),
+        )
+        .header(header::ORIGIN, "http://localhost:5173")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let allowed = header_values(response.headers(), header::ACCESS_CONTROL_ALLOW_HEADERS).join(",");
+    assert!(
+        allowed.to_ascii_lowercase().contains("idempotency-key"),
+        "allowed headers: {allowed}"
+    );
+    assert_eq!(
+        header_values(response.headers(), header::ACCESS_CONTROL_ALLOW_CREDENTIALS),
+        ["true"]
+    );
+}
