@@ -14,7 +14,11 @@
 #   clinic_up                # builds and seeds the API, starts it and nginx; sets
 #                            # CLINIC_URL (the one origin), BASE (the API itself),
 #                            # CLINIC_LOGINS (the seed's demo logins)
-#   clinic_down              # stops nginx and the API (also the EXIT trap)
+#   clinic_dev_server PORT   # the app on the Vite dev server at localhost:PORT, calling the
+#                            # API on its own origin (VITE_API_BASE); sets CLINIC_DEV_URL.
+#                            # The API must allow that origin: CLINIC_API_ENV+=(
+#                            # APP_CORS__ALLOWED_ORIGINS='["http://localhost:PORT"]')
+#   clinic_down              # stops the dev server, nginx and the API (also the EXIT trap)
 #
 # Settings (environment or shell variables, before clinic_up):
 #   CLINIC_PORT      nginx's port (0: any free port)
@@ -27,6 +31,8 @@ CLINIC_WEB="$ROOT/examples/clinic/web"
 CLINIC_DIR="$ROOT/target/clinic"
 CLINIC_RUN=""
 CLINIC_NGINX_PID=""
+CLINIC_VITE_PID=""
+CLINIC_DEV_URL=""
 CLINIC_URL=""
 CLINIC_LOGINS=""
 [ -n "${CLINIC_API_ENV+x}" ] || CLINIC_API_ENV=()
@@ -34,19 +40,24 @@ CLINIC_LOGINS=""
 # shellcheck source=scripts/lib/service.sh
 . "$ROOT/scripts/lib/service.sh"
 
+# clinic_stop PID: SIGTERM (QUIT for nginx: graceful), then SIGKILL after 10 s.
+clinic_stop() {
+    local pid="$1" signal="${2:-TERM}" i
+    kill -"$signal" "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
 clinic_down() {
     set +e
-    if [ -n "$CLINIC_NGINX_PID" ]; then
-        kill -QUIT "$CLINIC_NGINX_PID" 2>/dev/null
-        local i
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$CLINIC_NGINX_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$CLINIC_NGINX_PID" 2>/dev/null
-        wait "$CLINIC_NGINX_PID" 2>/dev/null
-        CLINIC_NGINX_PID=""
-    fi
+    [ -z "$CLINIC_VITE_PID" ] || clinic_stop "$CLINIC_VITE_PID"
+    CLINIC_VITE_PID=""
+    [ -z "$CLINIC_NGINX_PID" ] || clinic_stop "$CLINIC_NGINX_PID" QUIT
+    CLINIC_NGINX_PID=""
     [ -z "$SERVICE_PID" ] || service_stop
     [ -z "$CLINIC_RUN" ] || rm -rf "$CLINIC_RUN"
     CLINIC_RUN=""
@@ -174,4 +185,23 @@ clinic_up() {
     done
     [ -n "$CLINIC_NGINX_PID" ] || die "nginx did not start"
     say "the staff app and the API at $CLINIC_URL (API log: $log)"
+}
+
+clinic_dev_server() {
+    local port="$1" n
+    [ -n "${BASE:-}" ] || die "clinic_dev_server: start the API first (clinic_up)"
+    (
+        cd "$CLINIC_WEB" || exit
+        VITE_API_BASE="http://localhost:${BASE##*:}" exec node node_modules/vite/bin/vite.js \
+            --host localhost --port "$port" --strictPort
+    ) </dev/null >"$CLINIC_DIR/vite.log" 2>&1 &
+    CLINIC_VITE_PID=$!
+    CLINIC_DEV_URL="http://localhost:$port"
+    for ((n = 0; n < 300; n++)); do
+        curl -sf -o /dev/null "$CLINIC_DEV_URL/login" && return 0
+        kill -0 "$CLINIC_VITE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$CLINIC_DIR/vite.log" >&2
+    die "the Vite dev server does not answer on $CLINIC_DEV_URL"
 }
