@@ -52,13 +52,25 @@ clinic_stop() {
     wait "$pid" 2>/dev/null
 }
 
+# clinic_watch PID: stops PID if this script dies without running its EXIT trap (SIGKILL,
+# e.g. from a parent's stop timeout), so no server outlives the command that started it.
+clinic_watch() {
+    local pid="$1" owner="$$"
+    (
+        trap - EXIT INT TERM
+        while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+        kill -TERM "$pid" 2>/dev/null
+    ) </dev/null >/dev/null 2>&1 &
+}
+
 clinic_down() {
     set +e
     [ -z "$CLINIC_VITE_PID" ] || clinic_stop "$CLINIC_VITE_PID"
     CLINIC_VITE_PID=""
     [ -z "$CLINIC_NGINX_PID" ] || clinic_stop "$CLINIC_NGINX_PID" QUIT
     CLINIC_NGINX_PID=""
-    [ -z "$SERVICE_PID" ] || service_stop
+    # Quietly: after a Ctrl-C the API may have stopped already.
+    [ -z "$SERVICE_PID" ] || service_stop 2>/dev/null
     [ -z "$CLINIC_RUN" ] || rm -rf "$CLINIC_RUN"
     CLINIC_RUN=""
     set -e
@@ -67,7 +79,7 @@ clinic_down() {
 clinic_cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ -n "$CLINIC_RUN" ]; then
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] && [ -n "$CLINIC_RUN" ]; then
         say "failed; last lines of the API and nginx logs:"
         tail -n 20 "${CLINIC_LOG:-$CLINIC_DIR/api.log}" "$CLINIC_RUN/error.log" >&2 2>/dev/null
     fi
@@ -169,6 +181,7 @@ clinic_up() {
     grep '^{' "$CLINIC_RUN/seed.out" >"${log%.*}-seed.log" || true
     CLINIC_LOGINS="$(grep -v '^{' "$CLINIC_RUN/seed.out" || true)"
     service_start "$log" APP_MONGO__DATABASE="$db" "${CLINIC_API_ENV[@]}"
+    clinic_watch "$SERVICE_PID"
 
     local port="${CLINIC_PORT:-8088}" attempt status
     for attempt in 1 2 3; do
@@ -184,6 +197,7 @@ clinic_up() {
         say "nginx exited during start-up (attempt $attempt)"
     done
     [ -n "$CLINIC_NGINX_PID" ] || die "nginx did not start"
+    clinic_watch "$CLINIC_NGINX_PID"
     say "the staff app and the API at $CLINIC_URL (API log: $log)"
 }
 
@@ -196,6 +210,7 @@ clinic_dev_server() {
             --host localhost --port "$port" --strictPort
     ) </dev/null >"$CLINIC_DIR/vite.log" 2>&1 &
     CLINIC_VITE_PID=$!
+    clinic_watch "$CLINIC_VITE_PID"
     CLINIC_DEV_URL="http://localhost:$port"
     for ((n = 0; n < 300; n++)); do
         curl -sf -o /dev/null "$CLINIC_DEV_URL/login" && return 0
