@@ -42,7 +42,8 @@ fn check(err: ApiError, status: u16, code: &str) -> ApiError {
     err
 }
 
-fn main() {
+#[test]
+fn api_error() {
     check(MemoError::NotFound(7).into(), 404, "memo_not_found");
     check(
         MemoError::DuplicateTitle { title: "a".into() }.into(),

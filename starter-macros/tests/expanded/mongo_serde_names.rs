@@ -42,7 +42,8 @@ struct Legacy {
     body: String,
 }
 
-fn main() {
+#[test]
+fn mongo_serde_names() {
     let keys: Vec<_> = Person::indexes().into_iter().map(|i| i.keys).collect();
     assert_eq!(
         keys,

@@ -60,7 +60,8 @@ fn summary(m: &IndexModel) -> (String, String, bool, Option<Duration>) {
     )
 }
 
-fn main() {
+#[test]
+fn mongo_indexes() {
     assert_eq!(Note::COLLECTION, "notes");
     assert_eq!(Plain::COLLECTION, "audit.log");
     assert!(Plain::indexes().is_empty());
