@@ -154,8 +154,8 @@ pub struct StatusChange {
     pub status: String,
 }
 
-/// The calendar's query: appointments overlapping `[from, to)`, optionally of one dentist
-/// or chair.
+/// The calendar's query: appointments overlapping `[from, to)`, optionally of one dentist,
+/// chair or patient (a patient's history: leave out `from` and `to`).
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
@@ -165,6 +165,7 @@ pub struct CalendarQuery {
     pub to: Option<String>,
     pub dentist_id: Option<String>,
     pub chair: Option<u32>,
+    pub patient_id: Option<String>,
 }
 
 // ----------------------------------------------------------------------------- rules
@@ -341,7 +342,8 @@ fn check_chair(s: &ClinicState, chair: u32) -> Result<(), ApiError> {
 
 // ---------------------------------------------------------------------------- handlers
 
-/// The calendar: appointments overlapping `from`..`to`, by start. Any staff.
+/// The calendar, or a patient's history: appointments overlapping `from`..`to`, by start.
+/// Any staff.
 #[utoipa::path(get, path = "/appointments", tag = "appointments", security(("bearer" = [])),
     params(CalendarQuery),
     responses((status = 200, description = "The appointments", body = Vec<AppointmentOut>)))]
@@ -363,6 +365,9 @@ async fn list(
     }
     if let Some(chair) = q.chair {
         filter.insert("chair", chair);
+    }
+    if let Some(patient) = &q.patient_id {
+        filter.insert("patient_id", oid::parse("patient_id", patient)?.to_hex());
     }
     let found = s
         .appointments
