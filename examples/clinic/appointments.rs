@@ -29,7 +29,7 @@ use validator::Validate;
 
 use crate::models::{
     ACTIVE, Appointment, BookedProcedure, CLINICAL, ClinicState, DENTIST, FRONT_DESK, STAFF,
-    SlotLock, allow, not_found, rfc3339,
+    SlotLock, allow, not_found, rfc3339, string_enum,
 };
 
 /// The appointment routes.
@@ -54,6 +54,13 @@ pub const CHECKED_IN: &str = "checked_in";
 pub const COMPLETED: &str = "completed";
 pub const CANCELLED: &str = "cancelled";
 pub const NO_SHOW: &str = "no_show";
+/// Every status, in workflow order.
+pub const STATUSES: &[&str] = &[BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW];
+
+/// The schema of an appointment's `status`: one of [`STATUSES`].
+fn status_schema() -> utoipa::openapi::Object {
+    string_enum(STATUSES)
+}
 
 // ------------------------------------------------------------------------- HTTP shapes
 
@@ -86,6 +93,7 @@ pub struct AppointmentOut {
     #[schema(format = DateTime)]
     pub end: String,
     /// `booked`, `checked_in`, `completed`, `cancelled` or `no_show`.
+    #[schema(schema_with = status_schema)]
     pub status: String,
     pub procedures: Vec<ProcedureRef>,
 }
@@ -151,6 +159,7 @@ pub struct AppointmentPatch {
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// `checked_in`, `cancelled` or `no_show` from `booked`; `completed` from `checked_in`.
+    #[schema(schema_with = status_schema)]
     pub status: String,
 }
 

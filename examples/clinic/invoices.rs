@@ -33,7 +33,7 @@ use crate::{
     appointments::PersonRef,
     models::{
         ClinicState, FRONT_DESK, IdempotencyRecord, Invoice, InvoiceLine, Payment, STAFF, allow,
-        not_found, rfc3339,
+        not_found, rfc3339, string_enum,
     },
 };
 
@@ -55,15 +55,28 @@ const MAX_AMOUNT_KRW: i64 = 1_000_000_000;
 
 // ------------------------------------------------------------------------- HTTP shapes
 
+/// How money moves.
+pub const METHODS: &[&str] = &["card", "cash", "transfer"];
+
+fn method_schema() -> utoipa::openapi::Object {
+    string_enum(METHODS)
+}
+
+fn kind_schema() -> utoipa::openapi::Object {
+    string_enum(&["payment", "refund"])
+}
+
 /// A payment or a refund of an invoice.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentOut {
     pub id: String,
     pub amount_krw: i64,
+    #[schema(schema_with = method_schema)]
     pub method: String,
     #[schema(format = DateTime)]
     pub at: String,
     /// `payment` or `refund`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -175,6 +188,7 @@ pub struct NewPayment {
     pub amount_krw: i64,
     /// `card`, `cash` or `transfer`.
     #[validate(custom(function = "payment_method"))]
+    #[schema(schema_with = method_schema)]
     pub method: String,
 }
 
@@ -188,11 +202,12 @@ pub struct NewRefund {
     pub reason: String,
     /// How the money goes back; the last payment's method when left out.
     #[validate(custom(function = "payment_method"))]
+    #[schema(schema_with = method_schema)]
     pub method: Option<String>,
 }
 
 fn payment_method(method: &str) -> Result<(), ValidationError> {
-    if matches!(method, "card" | "cash" | "transfer") {
+    if METHODS.contains(&method) {
         Ok(())
     } else {
         let mut err = ValidationError::new("method");

@@ -401,7 +401,11 @@ async fn a_patients_history_lists_only_their_appointments_past_and_upcoming_with
         [(MONDAY_10.to_owned(), "booked".to_owned())]
     );
     let none = json_ok(
-        send(r.get("/api/appointments").query(&[("patient_id", UNKNOWN_ID)])).await,
+        send(
+            r.get("/api/appointments")
+                .query(&[("patient_id", UNKNOWN_ID)]),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;

@@ -116,3 +116,38 @@ async fn the_openapi_subcommand_prints_the_served_document_without_connecting() 
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
     assert_eq!(printed, served);
 }
+
+/// Fields with fixed values are `enum`s in the document, so the web app's generated types
+/// are unions of exactly the values the API takes and sends.
+#[tokio::test]
+async fn fixed_value_fields_are_enums_in_the_document() {
+    let (server, _db) = start().await;
+    let doc = json_ok(
+        send(server.client().get("/openapi.json")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let schemas = &doc["components"]["schemas"];
+    let roles = json!(["admin", "dentist", "receptionist"]);
+    let statuses = json!(["booked", "checked_in", "completed", "cancelled", "no_show"]);
+    let methods = json!(["card", "cash", "transfer"]);
+    for (schema, field, values) in [
+        ("StaffOut", "role", &roles),
+        ("NewStaff", "role", &roles),
+        ("AppointmentOut", "status", &statuses),
+        ("StatusChange", "status", &statuses),
+        ("PaymentOut", "method", &methods),
+        ("PaymentOut", "kind", &json!(["payment", "refund"])),
+        ("NewPayment", "method", &methods),
+        ("NewRefund", "method", &methods),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["type"], "string", "{schema}.{field}: {property}");
+        assert_eq!(&property["enum"], values, "{schema}.{field}: {property}");
+    }
+    // A refund's method may be left out.
+    let required = schemas["NewRefund"]["required"]
+        .as_array()
+        .expect("required");
+    assert!(!required.contains(&json!("method")), "{required:?}");
+}
