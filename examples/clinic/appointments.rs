@@ -353,7 +353,7 @@ fn check_chair(s: &ClinicState, chair: u32) -> Result<(), ApiError> {
 
 /// The calendar, or a patient's history: appointments overlapping `from`..`to`, by start.
 /// Any staff.
-#[utoipa::path(get, path = "/appointments", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/appointments", operation_id = "list_appointments", tag = "appointments", security(("bearer" = [])),
     params(CalendarQuery),
     responses((status = 200, description = "The appointments", body = Vec<AppointmentOut>)))]
 async fn list(
@@ -387,7 +387,7 @@ async fn list(
 
 /// Books an appointment. Receptionist or admin. 409 `slot_taken` when the dentist or the
 /// chair is busy for any part of it.
-#[utoipa::path(post, path = "/appointments", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/appointments", operation_id = "create_appointment", tag = "appointments", security(("bearer" = [])),
     request_body = NewAppointment,
     responses((status = 201, description = "Booked", body = AppointmentOut),
         (status = 409, description = "The dentist or the chair is taken (`slot_taken`)")))]
@@ -484,7 +484,7 @@ async fn booked_procedures(
 
 /// Moves a booked appointment (time, chair or dentist). Receptionist or admin. The same
 /// 409 `slot_taken` as booking; 409 `invalid_transition` once it is no longer booked.
-#[utoipa::path(patch, path = "/appointments/{id}", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/appointments/{id}", operation_id = "update_appointment", tag = "appointments", security(("bearer" = [])),
     params(("id" = String, Path, description = "The appointment's id")),
     request_body = AppointmentPatch,
     responses((status = 200, description = "Moved", body = AppointmentOut),

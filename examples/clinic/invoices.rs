@@ -220,7 +220,7 @@ fn payment_method(method: &str) -> Result<(), ValidationError> {
 
 /// Issues the invoice of an appointment from its treatments, at today's fees. Receptionist
 /// or admin. One invoice per appointment (409 `invoice_exists`).
-#[utoipa::path(post, path = "/invoices", tag = "invoices", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices", operation_id = "create_invoice", tag = "invoices", security(("bearer" = [])),
     request_body = NewInvoice,
     responses((status = 201, description = "Issued", body = InvoiceOut),
         (status = 409, description = "The appointment has an invoice (`invoice_exists`)")))]
@@ -308,7 +308,7 @@ async fn create(
 }
 
 /// An invoice with its payments. Receptionist, admin, or a dentist (reading).
-#[utoipa::path(get, path = "/invoices/{id}", tag = "invoices", security(("bearer" = [])),
+#[utoipa::path(get, path = "/invoices/{id}", operation_id = "read_invoice", tag = "invoices", security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses((status = 200, description = "The invoice", body = InvoiceOut),
         (status = 404, description = "No such invoice (`not_found`)")))]

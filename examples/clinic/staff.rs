@@ -96,7 +96,7 @@ async fn clinic(
 }
 
 /// Every staff member, by name. Any staff.
-#[utoipa::path(get, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(get, path = "/staff", operation_id = "list_staff", tag = "staff", security(("bearer" = [])),
     responses((status = 200, description = "The staff", body = Vec<StaffOut>)))]
 async fn list(
     State(s): State<ClinicState>,
@@ -112,7 +112,7 @@ async fn list(
 }
 
 /// Creates a staff account with its role. Admin only.
-#[utoipa::path(post, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(post, path = "/staff", operation_id = "create_staff", tag = "staff", security(("bearer" = [])),
     request_body = NewStaff,
     responses(
         (status = 201, description = "Created", body = StaffOut),

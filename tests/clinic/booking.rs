@@ -342,14 +342,15 @@ async fn a_patients_history_lists_only_their_appointments_past_and_upcoming_with
     let d = desk(&server).await;
     let r = &d.team.receptionist;
     let other = new_patient(r, "박지민", "010-9876-5432").await;
+    let (_, other_dentist) = staff(&server, &d.team.admin, "dentist", "박서준").await;
     let past = "2020-06-01T01:00:00Z";
     let mut ids = Vec::new();
-    for (patient, chair, start) in [
-        (&d.patient, 1, MONDAY_10),
-        (&other, 2, MONDAY_10),
-        (&d.patient, 1, past),
+    for (patient, dentist, chair, start) in [
+        (&d.patient, &d.team.dentist_id, 1, MONDAY_10),
+        (&other, &other_dentist, 2, MONDAY_10),
+        (&d.patient, &d.team.dentist_id, 1, past),
     ] {
-        let body = booking(patient, &d.team.dentist_id, chair, start, &[&d.scaling]);
+        let body = booking(patient, dentist, chair, start, &[&d.scaling]);
         let made = json_ok(
             r.post_json("/api/appointments", &body).await,
             StatusCode::CREATED,
@@ -367,25 +368,31 @@ async fn a_patients_history_lists_only_their_appointments_past_and_upcoming_with
     )
     .await;
 
-    let history = |query: Vec<(&'static str, String)>| {
-        let req = r.get("/api/appointments").query(&query);
-        async move {
-            let list = json_ok(send(req).await, StatusCode::OK).await;
-            list.as_array()
-                .unwrap()
-                .iter()
-                .map(|a| {
-                    assert_eq!(a["patient"]["id"], d.patient.as_str(), "{a}");
-                    (
-                        a["start"].as_str().unwrap().to_owned(),
-                        a["status"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
+    // (start, status) of each appointment listed, checking each is the patient's.
+    async fn history(
+        r: &TestClient,
+        patient: &str,
+        query: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let list = json_ok(
+            send(r.get("/api/appointments").query(query)).await,
+            StatusCode::OK,
+        )
+        .await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["patient"]["id"], patient, "{a}");
+                (
+                    a["start"].as_str().unwrap().to_owned(),
+                    a["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
     assert_eq!(
-        history(vec![("patient_id", d.patient.clone())]).await,
+        history(r, &d.patient, &[("patient_id", &d.patient)]).await,
         [
             (past.to_owned(), "no_show".to_owned()),
             (MONDAY_10.to_owned(), "booked".to_owned())
@@ -393,10 +400,11 @@ async fn a_patients_history_lists_only_their_appointments_past_and_upcoming_with
     );
     // With a range, only that part of the history.
     assert_eq!(
-        history(vec![
-            ("patient_id", d.patient.clone()),
-            ("from", "2030-01-01T00:00:00Z".to_owned()),
-        ])
+        history(
+            r,
+            &d.patient,
+            &[("patient_id", &d.patient), ("from", "2030-01-01T00:00:00Z")],
+        )
         .await,
         [(MONDAY_10.to_owned(), "booked".to_owned())]
     );
