@@ -21,7 +21,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'clinic-api-'))
 try {
   let doc = process.argv[2] || process.env.CLINIC_OPENAPI
   if (doc) {
-    doc = resolve(process.cwd(), doc)
+    // Relative to where npm was called (INIT_CWD), e.g. `npm --prefix examples/clinic/web`.
+    doc = resolve(process.env.INIT_CWD ?? process.cwd(), doc)
   } else {
     doc = join(tmp, 'openapi.json')
     console.error('check:api: no document given; printing it with `cargo run -q --example clinic -- openapi`')
