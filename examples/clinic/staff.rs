@@ -21,7 +21,7 @@ use validator::{Validate, ValidationError};
 
 use crate::{
     app::ClinicSettings,
-    models::{ADMIN, ClinicState, DENTIST, RECEPTIONIST, STAFF, Staff, allow},
+    models::{ADMIN, ClinicState, DENTIST, RECEPTIONIST, STAFF, Staff, allow, role_schema},
 };
 
 /// The clinic and staff routes.
@@ -40,6 +40,7 @@ pub struct StaffOut {
     pub id: ObjectId,
     pub name: PersonName,
     pub email: Email,
+    #[schema(schema_with = role_schema)]
     pub role: String,
 }
 
@@ -66,6 +67,7 @@ pub struct NewStaff {
     pub name: PersonName,
     /// `admin`, `dentist` or `receptionist`.
     #[validate(custom(function = "staff_role"))]
+    #[schema(schema_with = role_schema)]
     pub role: String,
     /// Checked by the auth service's rules (8 to 128 characters).
     #[schema(value_type = String, format = Password)]
@@ -94,7 +96,7 @@ async fn clinic(
 }
 
 /// Every staff member, by name. Any staff.
-#[utoipa::path(get, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(get, path = "/staff", operation_id = "list_staff", tag = "staff", security(("bearer" = [])),
     responses((status = 200, description = "The staff", body = Vec<StaffOut>)))]
 async fn list(
     State(s): State<ClinicState>,
@@ -110,7 +112,7 @@ async fn list(
 }
 
 /// Creates a staff account with its role. Admin only.
-#[utoipa::path(post, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(post, path = "/staff", operation_id = "create_staff", tag = "staff", security(("bearer" = [])),
     request_body = NewStaff,
     responses(
         (status = 201, description = "Created", body = StaffOut),
