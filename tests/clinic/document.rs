@@ -79,7 +79,7 @@ async fn the_contract_routes_are_in_the_document() {
     );
 }
 
-/// `cargo run --example clinic -- openapi` prints exactly what `/openapi.json` serves (the
+/// `clinic openapi` (`cargo run --example clinic -- openapi`) prints exactly what `/openapi.json` serves (the
 /// web app's `npm run gen:api` reads that output), and needs no database or Redis: both
 /// URLs point at a port where nothing listens.
 #[tokio::test]
@@ -91,25 +91,20 @@ async fn the_openapi_subcommand_prints_the_served_document_without_connecting() 
     )
     .await;
 
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.args(["run", "-q", "--example", "clinic"]);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
-    command
-        .args(["--", "openapi"])
-        .env("APP_MONGO__URL", "mongodb://127.0.0.1:9/")
-        .env("APP_REDIS__URL", "redis://127.0.0.1:9/");
-    // Bounded: a cold build of the example is the slow part.
-    let output = tokio::time::timeout(
-        std::time::Duration::from_secs(900),
-        tokio::task::spawn_blocking(move || command.output()),
-    )
+    // The example binary `cargo test` built (rebuilt only when a source is newer): a
+    // `cargo run` from here would resolve features for this package alone and compile the
+    // workspace crates a second time.
+    let binary = crate::support::process::example_binary("clinic");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(binary)
+            .arg("openapi")
+            .env("APP_MONGO__URL", "mongodb://127.0.0.1:9/")
+            .env("APP_REDIS__URL", "redis://127.0.0.1:9/")
+            .output()
+    })
     .await
-    .expect("the subcommand ends within 15 minutes")
     .expect("the task runs")
-    .expect("cargo runs");
+    .expect("the example runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{}: {stderr}", output.status);
     let printed: Value = serde_json::from_slice(&output.stdout)

@@ -53,7 +53,10 @@ fn api_error() {
     let err = check(MemoError::InvalidCursor.into(), 422, "validation_failed");
     assert_eq!(err.errors()[0].field, "cursor");
     assert_eq!(err.errors()[0].code, "invalid_cursor");
-    assert_eq!(err.errors()[0].message, "the cursor is not one this server issued");
+    assert_eq!(
+        err.errors()[0].message,
+        "the cursor is not one this server issued"
+    );
     let err = check(MemoError::LimitTooLarge.into(), 422, "validation_failed");
     assert_eq!(err.errors()[0].code, "limit_too_large");
     check(MemoError::NotLoggedIn.into(), 401, "not_logged_in");

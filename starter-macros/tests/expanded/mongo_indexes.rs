@@ -79,7 +79,12 @@ fn mongo_indexes() {
             false,
             Some(Duration::from_secs(30 * 24 * 3600)),
         ),
-        ("purge_at_-1", doc! { "purge_at": -1 }, true, Some(Duration::ZERO)),
+        (
+            "purge_at_-1",
+            doc! { "purge_at": -1 },
+            true,
+            Some(Duration::ZERO),
+        ),
         (
             "title_text_content_text",
             doc! { "title": "text", "content": "text" },

@@ -60,7 +60,9 @@ fn mongo_serde_names() {
         created_at: 0,
         email: String::new(),
         r#type: String::new(),
-        home_address: Address { city: String::new() },
+        home_address: Address {
+            city: String::new(),
+        },
         cache: None,
     };
     let _ = (&person.key, person.id, &person.cache);
