@@ -128,7 +128,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(staff.into())))
 }
 
-/// Creates the account (409 `email_taken` when the email has one), gives it `role`, and
+/// Creates the account with its role (409 `email_taken` when the email has one), and
 /// writes the staff record.
 pub async fn create_staff(
     s: &ClinicState,
@@ -137,13 +137,10 @@ pub async fn create_staff(
     role: &str,
     password: &SecretString,
 ) -> Result<Staff, ApiError> {
-    let account = s.auth.register(email.expose(), password).await?;
-    // The auth service creates accounts with `user` only; the staff role is added next.
-    s.auth
-        .users()
-        .add_role(&account.id, role)
-        .await
-        .map_err(ApiError::from)?;
+    let account = s
+        .auth
+        .register_with_roles(email.expose(), password, &[role])
+        .await?;
     let staff = Staff {
         id: oid::parse("id", &account.id)?,
         name,
