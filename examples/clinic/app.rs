@@ -132,6 +132,12 @@ fn with_idempotency_header(settings: &CoreSettings) -> CoreSettings {
     core
 }
 
+/// The OpenAPI document, pretty JSON, exactly as the built service serves `/openapi.json`
+/// ([`App::openapi_document`]); building connects to nothing, so no server is needed.
+pub async fn openapi_json(settings: &Settings) -> anyhow::Result<String> {
+    Ok(build(settings).await?.openapi_document().to_pretty_json()?)
+}
+
 /// The service, not started yet: nothing is connected until it runs.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let mongo = models::register(Mongo::new(&settings.mongo).await?);

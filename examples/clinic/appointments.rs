@@ -29,7 +29,7 @@ use validator::Validate;
 
 use crate::models::{
     ACTIVE, Appointment, BookedProcedure, CLINICAL, ClinicState, DENTIST, FRONT_DESK, STAFF,
-    SlotLock, allow, not_found, rfc3339,
+    SlotLock, allow, not_found, rfc3339, string_enum,
 };
 
 /// The appointment routes.
@@ -54,6 +54,13 @@ pub const CHECKED_IN: &str = "checked_in";
 pub const COMPLETED: &str = "completed";
 pub const CANCELLED: &str = "cancelled";
 pub const NO_SHOW: &str = "no_show";
+/// Every status, in workflow order.
+pub const STATUSES: &[&str] = &[BOOKED, CHECKED_IN, COMPLETED, CANCELLED, NO_SHOW];
+
+/// The schema of an appointment's `status`: one of [`STATUSES`].
+fn status_schema() -> utoipa::openapi::Object {
+    string_enum(STATUSES)
+}
 
 // ------------------------------------------------------------------------- HTTP shapes
 
@@ -86,6 +93,7 @@ pub struct AppointmentOut {
     #[schema(format = DateTime)]
     pub end: String,
     /// `booked`, `checked_in`, `completed`, `cancelled` or `no_show`.
+    #[schema(schema_with = status_schema)]
     pub status: String,
     pub procedures: Vec<ProcedureRef>,
 }
@@ -151,11 +159,12 @@ pub struct AppointmentPatch {
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     /// `checked_in`, `cancelled` or `no_show` from `booked`; `completed` from `checked_in`.
+    #[schema(schema_with = status_schema)]
     pub status: String,
 }
 
-/// The calendar's query: appointments overlapping `[from, to)`, optionally of one dentist
-/// or chair.
+/// The calendar's query: appointments overlapping `[from, to)`, optionally of one dentist,
+/// chair or patient (a patient's history: leave out `from` and `to`).
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
@@ -165,6 +174,7 @@ pub struct CalendarQuery {
     pub to: Option<String>,
     pub dentist_id: Option<String>,
     pub chair: Option<u32>,
+    pub patient_id: Option<String>,
 }
 
 // ----------------------------------------------------------------------------- rules
@@ -341,8 +351,9 @@ fn check_chair(s: &ClinicState, chair: u32) -> Result<(), ApiError> {
 
 // ---------------------------------------------------------------------------- handlers
 
-/// The calendar: appointments overlapping `from`..`to`, by start. Any staff.
-#[utoipa::path(get, path = "/appointments", tag = "appointments", security(("bearer" = [])),
+/// The calendar, or a patient's history: appointments overlapping `from`..`to`, by start.
+/// Any staff.
+#[utoipa::path(get, path = "/appointments", operation_id = "list_appointments", tag = "appointments", security(("bearer" = [])),
     params(CalendarQuery),
     responses((status = 200, description = "The appointments", body = Vec<AppointmentOut>)))]
 async fn list(
@@ -364,6 +375,9 @@ async fn list(
     if let Some(chair) = q.chair {
         filter.insert("chair", chair);
     }
+    if let Some(patient) = &q.patient_id {
+        filter.insert("patient_id", oid::parse("patient_id", patient)?.to_hex());
+    }
     let found = s
         .appointments
         .list(filter, Sort::asc("start"), MAX_LISTED)
@@ -373,7 +387,7 @@ async fn list(
 
 /// Books an appointment. Receptionist or admin. 409 `slot_taken` when the dentist or the
 /// chair is busy for any part of it.
-#[utoipa::path(post, path = "/appointments", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/appointments", operation_id = "create_appointment", tag = "appointments", security(("bearer" = [])),
     request_body = NewAppointment,
     responses((status = 201, description = "Booked", body = AppointmentOut),
         (status = 409, description = "The dentist or the chair is taken (`slot_taken`)")))]
@@ -470,7 +484,7 @@ async fn booked_procedures(
 
 /// Moves a booked appointment (time, chair or dentist). Receptionist or admin. The same
 /// 409 `slot_taken` as booking; 409 `invalid_transition` once it is no longer booked.
-#[utoipa::path(patch, path = "/appointments/{id}", tag = "appointments", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/appointments/{id}", operation_id = "update_appointment", tag = "appointments", security(("bearer" = [])),
     params(("id" = String, Path, description = "The appointment's id")),
     request_body = AppointmentPatch,
     responses((status = 200, description = "Moved", body = AppointmentOut),

@@ -33,7 +33,7 @@ use crate::{
     appointments::PersonRef,
     models::{
         ClinicState, FRONT_DESK, IdempotencyRecord, Invoice, InvoiceLine, Payment, STAFF, allow,
-        not_found, rfc3339,
+        not_found, rfc3339, string_enum,
     },
 };
 
@@ -55,15 +55,28 @@ const MAX_AMOUNT_KRW: i64 = 1_000_000_000;
 
 // ------------------------------------------------------------------------- HTTP shapes
 
+/// How money moves.
+pub const METHODS: &[&str] = &["card", "cash", "transfer"];
+
+fn method_schema() -> utoipa::openapi::Object {
+    string_enum(METHODS)
+}
+
+fn kind_schema() -> utoipa::openapi::Object {
+    string_enum(&["payment", "refund"])
+}
+
 /// A payment or a refund of an invoice.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentOut {
     pub id: String,
     pub amount_krw: i64,
+    #[schema(schema_with = method_schema)]
     pub method: String,
     #[schema(format = DateTime)]
     pub at: String,
     /// `payment` or `refund`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -175,6 +188,7 @@ pub struct NewPayment {
     pub amount_krw: i64,
     /// `card`, `cash` or `transfer`.
     #[validate(custom(function = "payment_method"))]
+    #[schema(schema_with = method_schema)]
     pub method: String,
 }
 
@@ -188,11 +202,12 @@ pub struct NewRefund {
     pub reason: String,
     /// How the money goes back; the last payment's method when left out.
     #[validate(custom(function = "payment_method"))]
+    #[schema(schema_with = method_schema)]
     pub method: Option<String>,
 }
 
 fn payment_method(method: &str) -> Result<(), ValidationError> {
-    if matches!(method, "card" | "cash" | "transfer") {
+    if METHODS.contains(&method) {
         Ok(())
     } else {
         let mut err = ValidationError::new("method");
@@ -205,7 +220,7 @@ fn payment_method(method: &str) -> Result<(), ValidationError> {
 
 /// Issues the invoice of an appointment from its treatments, at today's fees. Receptionist
 /// or admin. One invoice per appointment (409 `invoice_exists`).
-#[utoipa::path(post, path = "/invoices", tag = "invoices", security(("bearer" = [])),
+#[utoipa::path(post, path = "/invoices", operation_id = "create_invoice", tag = "invoices", security(("bearer" = [])),
     request_body = NewInvoice,
     responses((status = 201, description = "Issued", body = InvoiceOut),
         (status = 409, description = "The appointment has an invoice (`invoice_exists`)")))]
@@ -293,7 +308,7 @@ async fn create(
 }
 
 /// An invoice with its payments. Receptionist, admin, or a dentist (reading).
-#[utoipa::path(get, path = "/invoices/{id}", tag = "invoices", security(("bearer" = [])),
+#[utoipa::path(get, path = "/invoices/{id}", operation_id = "read_invoice", tag = "invoices", security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses((status = 200, description = "The invoice", body = InvoiceOut),
         (status = 404, description = "No such invoice (`not_found`)")))]

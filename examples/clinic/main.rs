@@ -53,6 +53,9 @@
 //! scripts/with-services sh -c 'cargo run --example clinic -- seed && cargo run --example clinic'
 //! ```
 //!
+//! `cargo run --example clinic -- openapi` prints the OpenAPI document without connecting to
+//! anything (the web app's `npm run gen:api` reads it).
+//!
 //! The seed prints the demo logins (e.g. `desk.choi@clinic.example` / `clinic-demo-2026`).
 //! Then open <http://localhost:8080/docs>. Try it:
 //!
@@ -105,6 +108,9 @@ enum Command {
     Serve,
     /// Fill an empty database with a demo clinic and print the demo logins.
     Seed,
+    /// Print the OpenAPI document (JSON), as `/openapi.json` serves it, without connecting
+    /// to anything: the web app's types are generated from it.
+    Openapi,
 }
 
 #[tokio::main]
@@ -114,9 +120,19 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings: app::Settings = config::load()?;
-    starter::logging::init(&settings.core);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => app::build(&settings).await?.run().await,
-        Command::Seed => seed::run(&settings).await,
+        Command::Serve => {
+            starter::logging::init(&settings.core);
+            app::build(&settings).await?.run().await
+        }
+        Command::Seed => {
+            starter::logging::init(&settings.core);
+            seed::run(&settings).await
+        }
+        // No logging: log lines go to stdout, which carries the document.
+        Command::Openapi => {
+            println!("{}", app::openapi_json(&settings).await?);
+            Ok(())
+        }
     }
 }

@@ -32,6 +32,21 @@ pub const FRONT_DESK: &[&str] = &[ADMIN, RECEPTIONIST];
 /// Clinical work: treatments, charts, completing an appointment.
 pub const CLINICAL: &[&str] = &[ADMIN, DENTIST];
 
+/// A string field's schema limited to `values` (an `enum` in the document), for
+/// `#[schema(schema_with = …)]`: the web app's generated types get a union of the values
+/// instead of `string`, so a value the API never sends does not type-check there.
+pub fn string_enum(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// The schema of a staff member's `role`: one of [`STAFF`].
+pub fn role_schema() -> utoipa::openapi::Object {
+    string_enum(STAFF)
+}
+
 /// `Ok` when the caller has one of `roles`, else 403 `forbidden`. A route serves several
 /// roles, so this is checked in the handler (`RequireRole` guards one role per router).
 pub fn allow(user: &AuthUser, roles: &[&str]) -> Result<(), ApiError> {

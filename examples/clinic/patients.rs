@@ -202,7 +202,7 @@ fn name_filter(q: &str) -> Document {
 // ---------------------------------------------------------------------------- handlers
 
 /// Finds patients, newest first. Receptionist, dentist or admin.
-#[utoipa::path(get, path = "/patients", tag = "patients", security(("bearer" = [])),
+#[utoipa::path(get, path = "/patients", operation_id = "list_patients", tag = "patients", security(("bearer" = [])),
     params(PageParams, PatientSearch),
     responses((status = 200, description = "One page of patients", body = PatientPage)))]
 async fn list(
@@ -235,7 +235,7 @@ async fn list(
 }
 
 /// Registers a patient. Receptionist or admin.
-#[utoipa::path(post, path = "/patients", tag = "patients", security(("bearer" = [])),
+#[utoipa::path(post, path = "/patients", operation_id = "create_patient", tag = "patients", security(("bearer" = [])),
     request_body = NewPatient,
     responses((status = 201, description = "Created", body = PatientOut)))]
 async fn create(
@@ -260,7 +260,7 @@ async fn create(
 }
 
 /// Reads a patient; the read is audited. Receptionist, dentist or admin.
-#[utoipa::path(get, path = "/patients/{id}", tag = "patients", security(("bearer" = [])),
+#[utoipa::path(get, path = "/patients/{id}", operation_id = "read_patient", tag = "patients", security(("bearer" = [])),
     params(("id" = String, Path, description = "The patient's id")),
     responses((status = 200, description = "The patient", body = PatientOut),
         (status = 404, description = "No such patient (`not_found`)")))]
@@ -280,7 +280,7 @@ async fn read(
 }
 
 /// Changes the fields given. Receptionist or admin; audited.
-#[utoipa::path(patch, path = "/patients/{id}", tag = "patients", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/patients/{id}", operation_id = "update_patient", tag = "patients", security(("bearer" = [])),
     params(("id" = String, Path, description = "The patient's id")),
     request_body = PatientPatch,
     responses((status = 200, description = "The patient as changed", body = PatientOut),

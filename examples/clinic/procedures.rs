@@ -101,7 +101,7 @@ pub struct ProcedurePatch {
 }
 
 /// The catalogue, by code. Any staff.
-#[utoipa::path(get, path = "/procedures", tag = "procedures", security(("bearer" = [])),
+#[utoipa::path(get, path = "/procedures", operation_id = "list_procedures", tag = "procedures", security(("bearer" = [])),
     responses((status = 200, description = "The catalogue", body = Vec<ProcedureOut>)))]
 async fn list(
     State(s): State<ClinicState>,
@@ -116,7 +116,7 @@ async fn list(
 }
 
 /// Adds a procedure. Admin only; a code already used is 409 `code_taken`.
-#[utoipa::path(post, path = "/procedures", tag = "procedures", security(("bearer" = [])),
+#[utoipa::path(post, path = "/procedures", operation_id = "create_procedure", tag = "procedures", security(("bearer" = [])),
     request_body = NewProcedure,
     responses((status = 201, description = "Created", body = ProcedureOut),
         (status = 409, description = "The code is taken (`code_taken`)")))]
@@ -147,7 +147,7 @@ async fn create(
 
 /// Changes a procedure's name, fee, duration or availability. Admin only. Invoices
 /// already issued keep the fee they were issued with.
-#[utoipa::path(patch, path = "/procedures/{id}", tag = "procedures", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/procedures/{id}", operation_id = "update_procedure", tag = "procedures", security(("bearer" = [])),
     params(("id" = String, Path, description = "The procedure's id")),
     request_body = ProcedurePatch,
     responses((status = 200, description = "The procedure as changed", body = ProcedureOut),

@@ -21,7 +21,7 @@ use validator::{Validate, ValidationError};
 
 use crate::{
     app::ClinicSettings,
-    models::{ADMIN, ClinicState, DENTIST, RECEPTIONIST, STAFF, Staff, allow},
+    models::{ADMIN, ClinicState, DENTIST, RECEPTIONIST, STAFF, Staff, allow, role_schema},
 };
 
 /// The clinic and staff routes.
@@ -40,6 +40,7 @@ pub struct StaffOut {
     pub id: ObjectId,
     pub name: PersonName,
     pub email: Email,
+    #[schema(schema_with = role_schema)]
     pub role: String,
 }
 
@@ -66,6 +67,7 @@ pub struct NewStaff {
     pub name: PersonName,
     /// `admin`, `dentist` or `receptionist`.
     #[validate(custom(function = "staff_role"))]
+    #[schema(schema_with = role_schema)]
     pub role: String,
     /// Checked by the auth service's rules (8 to 128 characters).
     #[schema(value_type = String, format = Password)]
@@ -94,7 +96,7 @@ async fn clinic(
 }
 
 /// Every staff member, by name. Any staff.
-#[utoipa::path(get, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(get, path = "/staff", operation_id = "list_staff", tag = "staff", security(("bearer" = [])),
     responses((status = 200, description = "The staff", body = Vec<StaffOut>)))]
 async fn list(
     State(s): State<ClinicState>,
@@ -110,7 +112,7 @@ async fn list(
 }
 
 /// Creates a staff account with its role. Admin only.
-#[utoipa::path(post, path = "/staff", tag = "staff", security(("bearer" = [])),
+#[utoipa::path(post, path = "/staff", operation_id = "create_staff", tag = "staff", security(("bearer" = [])),
     request_body = NewStaff,
     responses(
         (status = 201, description = "Created", body = StaffOut),
@@ -126,7 +128,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(staff.into())))
 }
 
-/// Creates the account (409 `email_taken` when the email has one), gives it `role`, and
+/// Creates the account with its role (409 `email_taken` when the email has one), and
 /// writes the staff record.
 pub async fn create_staff(
     s: &ClinicState,
@@ -135,13 +137,10 @@ pub async fn create_staff(
     role: &str,
     password: &SecretString,
 ) -> Result<Staff, ApiError> {
-    let account = s.auth.register(email.expose(), password).await?;
-    // The auth service creates accounts with `user` only; the staff role is added next.
-    s.auth
-        .users()
-        .add_role(&account.id, role)
-        .await
-        .map_err(ApiError::from)?;
+    let account = s
+        .auth
+        .register_with_roles(email.expose(), password, &[role])
+        .await?;
     let staff = Staff {
         id: oid::parse("id", &account.id)?,
         name,

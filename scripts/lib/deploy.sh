@@ -22,6 +22,9 @@
 # scripts/lib/service.sh runs one instance on an OS-chosen port; here each instance keeps a
 # fixed port across restarts (nginx's upstream names it), so the lifecycle is written out.
 
+# shellcheck source=scripts/lib/example.sh
+. "$ROOT/scripts/lib/example.sh"
+
 DEPLOY_DIR="$ROOT/target/deploy-local"
 DEPLOY_EXAMPLE="${DEPLOY_EXAMPLE:-week4_files}"
 DEPLOY_INSTANCES="${DEPLOY_INSTANCES:-2}"
@@ -236,10 +239,8 @@ deploy_up() {
         profile=release
         release=(--release)
     fi
-    say "building example $DEPLOY_EXAMPLE ($profile)"
-    (cd "$ROOT" && cargo build --quiet "${release[@]}" --example "$DEPLOY_EXAMPLE") ||
+    example_build "$DEPLOY_EXAMPLE" "$profile" "${release[@]}" ||
         die "cargo build --example $DEPLOY_EXAMPLE failed"
-    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile/examples/$DEPLOY_EXAMPLE"
 
     mkdir -p "$DEPLOY_DIR"
     deploy_certs

@@ -13,6 +13,9 @@
 #
 # An EXIT trap kills the service if the caller ends early.
 
+# shellcheck source=scripts/lib/example.sh
+. "$ROOT/scripts/lib/example.sh"
+
 STARTUP_TIMEOUT="${STARTUP_TIMEOUT:-60}" # seconds to log `listening on` and be ready
 STOP_TIMEOUT="${STOP_TIMEOUT:-20}"       # seconds to exit after SIGTERM
 SERVICE_PID=""
@@ -48,10 +51,7 @@ service_binary() {
         profile=release
         release=(--release)
     fi
-    say "building example $NAME ($profile)"
-    (cd "$ROOT" && cargo build --quiet "${release[@]}" --example "$NAME") ||
-        die "cargo build --example $NAME failed"
-    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile/examples/$NAME"
+    example_build "$NAME" "$profile" "${release[@]}" || die "cargo build --example $NAME failed"
     RUN_DIR="$ROOT"
 }
 

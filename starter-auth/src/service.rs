@@ -318,6 +318,27 @@ impl AuthService {
             .await
     }
 
+    /// Creates an account with role `user` plus `roles`, in one write: an account made by
+    /// an admin for staff never exists without its role (a `register` then `add_role`
+    /// would leave a plain account, its email taken, if the second step failed). Same
+    /// errors as [`register`](Self::register); the roles are the caller's, not user input.
+    pub async fn register_with_roles(
+        &self,
+        email: &str,
+        password: &SecretString,
+        roles: &[&str],
+    ) -> Result<User, ApiError> {
+        let email = normalize_email(email);
+        validate_credentials(&email, password.expose_secret())?;
+        let mut all = vec![USER_ROLE.to_owned()];
+        for role in roles {
+            if !role.is_empty() && !all.iter().any(|r| r == role) {
+                all.push((*role).to_owned());
+            }
+        }
+        self.create_user(email, password, all).await
+    }
+
     async fn create_user(
         &self,
         email: String,

@@ -337,6 +337,94 @@ async fn the_calendar_filters_by_time_dentist_and_chair() {
 }
 
 #[tokio::test]
+async fn a_patients_history_lists_only_their_appointments_past_and_upcoming_with_status() {
+    let (server, _db) = start().await;
+    let d = desk(&server).await;
+    let r = &d.team.receptionist;
+    let other = new_patient(r, "박지민", "010-9876-5432").await;
+    let (_, other_dentist) = staff(&server, &d.team.admin, "dentist", "박서준").await;
+    let past = "2020-06-01T01:00:00Z";
+    let mut ids = Vec::new();
+    for (patient, dentist, chair, start) in [
+        (&d.patient, &d.team.dentist_id, 1, MONDAY_10),
+        (&other, &other_dentist, 2, MONDAY_10),
+        (&d.patient, &d.team.dentist_id, 1, past),
+    ] {
+        let body = booking(patient, dentist, chair, start, &[&d.scaling]);
+        let made = json_ok(
+            r.post_json("/api/appointments", &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(id_of(&made));
+    }
+    json_ok(
+        r.post_json(
+            &format!("/api/appointments/{}/status", ids[2]),
+            &json!({ "status": "no_show" }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    // (start, status) of each appointment listed, checking each is the patient's.
+    async fn history(
+        r: &TestClient,
+        patient: &str,
+        query: &[(&str, &str)],
+    ) -> Vec<(String, String)> {
+        let list = json_ok(
+            send(r.get("/api/appointments").query(query)).await,
+            StatusCode::OK,
+        )
+        .await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["patient"]["id"], patient, "{a}");
+                (
+                    a["start"].as_str().unwrap().to_owned(),
+                    a["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+    assert_eq!(
+        history(r, &d.patient, &[("patient_id", &d.patient)]).await,
+        [
+            (past.to_owned(), "no_show".to_owned()),
+            (MONDAY_10.to_owned(), "booked".to_owned())
+        ]
+    );
+    // With a range, only that part of the history.
+    assert_eq!(
+        history(
+            r,
+            &d.patient,
+            &[("patient_id", &d.patient), ("from", "2030-01-01T00:00:00Z")],
+        )
+        .await,
+        [(MONDAY_10.to_owned(), "booked".to_owned())]
+    );
+    let none = json_ok(
+        send(
+            r.get("/api/appointments")
+                .query(&[("patient_id", UNKNOWN_ID)]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    let resp = send(r.get("/api/appointments?patient_id=kim")).await;
+    assert_problem(resp, 422, "validation_failed")
+        .await
+        .assert_fields(&["patient_id"]);
+}
+
+#[tokio::test]
 async fn a_lock_left_by_a_crashed_booking_is_taken_over_once_stale() {
     use starter::mongo::bson::{DateTime, oid::ObjectId};
 

@@ -45,5 +45,6 @@ mod patient_rules;
 mod procedure_rules;
 mod reminder_job;
 mod report_rules;
+mod role_matrix;
 mod staff_roles;
 mod workflow;

@@ -5,10 +5,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Appointment, Invoice, Patient, PatientPage, ProblemJson } from '../src/api/types'
 
 export interface Seen {
   method: string
   path: string
+  /** The query string, `?` included (empty without one). */
+  query: string
   auth: string | undefined
   csrf: string | undefined
   body: string
@@ -30,7 +33,7 @@ export interface FakeApi {
   close(): Promise<void>
 }
 
-function problem(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+function problem(res: ServerResponse, status: number, body: ProblemJson): void {
   res.writeHead(status, { 'content-type': 'application/problem+json' })
   res.end(JSON.stringify({ type: 'about:blank', status, ...body }))
 }
@@ -39,6 +42,48 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
 }
+
+/** The one patient, with a past and an upcoming appointment and one invoice. */
+export const PATIENT = {
+  id: 'pt1',
+  name: '김하늘',
+  phone: '010-1234-5678',
+  birth_date: '1990-03-01',
+  memo: '',
+  archived: false,
+} satisfies Patient
+
+const visit = (id: string, start: string, end: string, status: Appointment['status']): Appointment => ({
+  id,
+  patient: { id: PATIENT.id, name: PATIENT.name },
+  dentist: { id: 'd1', name: 'Dr. Kim' },
+  chair: 1,
+  start,
+  end,
+  status,
+  procedures: [{ id: 'p1', code: 'D0120', name: 'Check-up' }],
+})
+
+/** `GET /api/appointments?patient_id=pt1`, by start as the API sends it. */
+export const HISTORY: Appointment[] = [
+  visit('a-past', '2020-06-01T01:00:00Z', '2020-06-01T01:30:00Z', 'completed'),
+  visit('a-next', '2099-03-02T01:00:00Z', '2099-03-02T01:30:00Z', 'booked'),
+]
+
+export const INVOICE = {
+  id: 'inv1',
+  patient: { id: PATIENT.id, name: PATIENT.name },
+  appointment_id: 'a-past',
+  issued_at: '2020-06-01T02:00:00Z',
+  lines: [{ code: 'D0120', name: 'Check-up', fee_krw: 30000, teeth: [] }],
+  subtotal_krw: 30000,
+  discount_krw: 0,
+  total_krw: 30000,
+  paid_krw: 10000,
+  refunded_krw: 0,
+  balance_krw: 20000,
+  payments: [{ id: 'pay1', amount_krw: 10000, method: 'card', at: '2020-06-01T02:05:00Z', kind: 'payment' }],
+} satisfies Invoice
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -74,7 +119,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     }
     let body = ''
     for await (const chunk of req) body += chunk
-    api.seen.push({ method, path, auth: header('authorization'), csrf: header('x-csrf-token'), body })
+    api.seen.push({ method, path, query: url.search, auth: header('authorization'), csrf: header('x-csrf-token'), body })
 
     if (method === 'POST' && path === '/auth/login') {
       const { email, password } = JSON.parse(body || '{}')
@@ -135,11 +180,20 @@ export async function startFakeApi(): Promise<FakeApi> {
     if (path === '/api/procedures') {
       return json(res, 200, [{ id: 'p1', code: 'D0120', name: 'Check-up', fee_krw: 30000, duration_min: 30, active: true }])
     }
-    if (path === '/api/appointments' && method === 'GET') return json(res, 200, [])
+    if (path === '/api/appointments' && method === 'GET') {
+      return json(res, 200, url.searchParams.get('patient_id') === PATIENT.id ? HISTORY : [])
+    }
     if (path === '/api/patients' && method === 'GET') {
-      return json(res, 200, {
-        data: [{ id: 'pt1', name: '김하늘', phone: '010-1234-5678', birth_date: '1990-03-01', memo: null, archived: false }],
-        page: { next_cursor: null },
+      return json(res, 200, { data: [PATIENT], page: { next_cursor: null } } satisfies PatientPage)
+    }
+    if (path === `/api/patients/${PATIENT.id}`) return json(res, 200, PATIENT)
+    if (path === `/api/patients/${PATIENT.id}/invoices`) return json(res, 200, [INVOICE])
+    if (path === `/api/patients/${PATIENT.id}/chart`) {
+      // The signed-in account is a receptionist: refused, as the API refuses it.
+      return problem(res, 403, {
+        title: 'Forbidden',
+        detail: 'clinical notes are for dentists and admins',
+        code: 'forbidden',
       })
     }
     if (path === '/api/html-error') {

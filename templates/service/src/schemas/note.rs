@@ -72,7 +72,10 @@ pub struct NotePatch {
 pub struct NoteFilter {
     /// Full-text search over title and content.
     // A control character has no place in a search, and a NUL would fail in the database (a 5xx).
-    #[validate(length(min = 1, max = 200), non_control_character(message = "must not contain control characters"))]
+    #[validate(
+        length(min = 1, max = 200),
+        non_control_character(message = "must not contain control characters")
+    )]
     #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// Only notes with this tag.

@@ -42,7 +42,8 @@ struct Legacy {
     body: String,
 }
 
-fn main() {
+#[test]
+fn mongo_serde_names() {
     let keys: Vec<_> = Person::indexes().into_iter().map(|i| i.keys).collect();
     assert_eq!(
         keys,
@@ -59,7 +60,9 @@ fn main() {
         created_at: 0,
         email: String::new(),
         r#type: String::new(),
-        home_address: Address { city: String::new() },
+        home_address: Address {
+            city: String::new(),
+        },
         cache: None,
     };
     let _ = (&person.key, person.id, &person.cache);

@@ -60,7 +60,8 @@ fn summary(m: &IndexModel) -> (String, String, bool, Option<Duration>) {
     )
 }
 
-fn main() {
+#[test]
+fn mongo_indexes() {
     assert_eq!(Note::COLLECTION, "notes");
     assert_eq!(Plain::COLLECTION, "audit.log");
     assert!(Plain::indexes().is_empty());
@@ -78,7 +79,12 @@ fn main() {
             false,
             Some(Duration::from_secs(30 * 24 * 3600)),
         ),
-        ("purge_at_-1", doc! { "purge_at": -1 }, true, Some(Duration::ZERO)),
+        (
+            "purge_at_-1",
+            doc! { "purge_at": -1 },
+            true,
+            Some(Duration::ZERO),
+        ),
         (
             "title_text_content_text",
             doc! { "title": "text", "content": "text" },

@@ -42,7 +42,8 @@ fn check(err: ApiError, status: u16, code: &str) -> ApiError {
     err
 }
 
-fn main() {
+#[test]
+fn api_error() {
     check(MemoError::NotFound(7).into(), 404, "memo_not_found");
     check(
         MemoError::DuplicateTitle { title: "a".into() }.into(),
@@ -52,7 +53,10 @@ fn main() {
     let err = check(MemoError::InvalidCursor.into(), 422, "validation_failed");
     assert_eq!(err.errors()[0].field, "cursor");
     assert_eq!(err.errors()[0].code, "invalid_cursor");
-    assert_eq!(err.errors()[0].message, "the cursor is not one this server issued");
+    assert_eq!(
+        err.errors()[0].message,
+        "the cursor is not one this server issued"
+    );
     let err = check(MemoError::LimitTooLarge.into(), 422, "validation_failed");
     assert_eq!(err.errors()[0].code, "limit_too_large");
     check(MemoError::NotLoggedIn.into(), 401, "not_logged_in");
