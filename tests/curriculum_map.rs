@@ -49,12 +49,7 @@ const SECTIONS: [&str; 27] = [
 ];
 
 /// Sections of things the kit does not have: each must say so, in its language.
-const NOT_BUILT: [&str; 4] = [
-    "capstone",
-    "roadmap-sql",
-    "roadmap-visualization",
-    "roadmap-ml",
-];
+const NOT_BUILT: [&str; 3] = ["roadmap-sql", "roadmap-visualization", "roadmap-ml"];
 
 /// Where a repository path may start; other words in code spans (URLs, headers, JSON) are
 /// not paths.
