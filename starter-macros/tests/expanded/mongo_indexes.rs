@@ -1,4 +1,7 @@
 //! Every index shape, with the collection name and the default of no indexes.
+// Two compound indexes that start with the same field repeat `asc = "author"`, which
+// clippy's duplicated_attributes lint takes for a repeated attribute.
+#![allow(clippy::duplicated_attributes)]
 
 use std::time::Duration;
 
