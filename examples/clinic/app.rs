@@ -12,7 +12,10 @@ use starter::{
 use starter_jobs::{Jobs, JobsSettings};
 use starter_realtime::{EventBus, RealtimeSettings, Tickets};
 use starter_redis::{Redis, RedisSettings};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{
+    OpenApi, ToSchema,
+    openapi::{RefOr, ResponseBuilder},
+};
 
 use crate::{
     appointments, invoices, models, patients, procedures, realtime, reminders, reports, staff,
@@ -132,6 +135,37 @@ fn with_idempotency_header(settings: &CoreSettings) -> CoreSettings {
     core
 }
 
+/// `router` with a 403 documented on each of its bearer-token operations: each serves only
+/// the roles of its row in the matrix (`models::allow`), so any of them can refuse a caller.
+/// The kit's document finisher gives the response its problem+json body.
+fn with_role_refusals(mut router: OpenApiRouter) -> OpenApiRouter {
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                operation
+                    .responses
+                    .responses
+                    .entry("403".to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description("Not one of the roles this route serves (`forbidden`)")
+                                .build(),
+                        )
+                    });
+            }
+        }
+    }
+    router
+}
+
 /// The OpenAPI document, pretty JSON, exactly as the built service serves `/openapi.json`
 /// ([`App::openapi_document`]); building connects to nothing, so no server is needed.
 pub async fn openapi_json(settings: &Settings) -> anyhow::Result<String> {
@@ -169,7 +203,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     Ok(App::new(&with_idempotency_header(&settings.core))
         .openapi(ApiDoc::openapi())
         .api(starter::auth::router(auth.clone()))
-        .api(
+        .api(with_role_refusals(
             OpenApiRouter::new().nest(
                 "/api",
                 staff::router(state.clone())
@@ -181,7 +215,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                     .merge(realtime::router(state.clone()))
                     .merge(reports::router(state)),
             ),
-        )
+        ))
         // Order matters: the database is up before the admin is seeded.
         .component(mongo)
         .component(redis)

@@ -378,6 +378,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     request_body = NewPayment,
     responses((status = 201, description = "Recorded (or recorded before with this key)", body = InvoiceOut),
         (status = 400, description = "No key (`idempotency_key_required`)"),
+        (status = 404, description = "No such invoice (`not_found`)"),
         (status = 409, description = "The first request with this key is still running (`idempotency_in_progress`)"),
         (status = 422, description = "Over the balance (`overpayment`), or the key was used for another payment (`idempotency_key_reused`)")))]
 async fn pay(
@@ -501,6 +502,7 @@ async fn replay(
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = NewRefund,
     responses((status = 201, description = "Refunded", body = InvoiceOut),
+        (status = 404, description = "No such invoice (`not_found`)"),
         (status = 422, description = "More than paid minus refunded (`refund_exceeds_paid`)")))]
 async fn refund(
     State(s): State<ClinicState>,

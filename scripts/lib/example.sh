@@ -21,7 +21,8 @@ example_newer_source() {
     for dir in "${sources[@]}"; do
         [ -e "$dir" ] && existing+=("$dir")
     done
-    find "${existing[@]}" \( -name node_modules -o -name dist -o -name target \) -prune -o \
+    # Not a web app beside an example (examples/clinic/web): no Rust is built from it.
+    find "${existing[@]}" \( -name node_modules -o -name dist -o -name target -o -name web \) -prune -o \
         -newer "$bin" -type f -print -quit
 }
 

@@ -1821,6 +1821,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unavailable: a dependency is down (`database_unavailable`, with `Retry-After`) or the request took longer than `server.request_timeout` (`request_timeout`) */
             503: {
                 headers: {
@@ -1875,6 +1895,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -1939,6 +1979,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -2105,6 +2165,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid input; `errors` names each field */
             422: {
                 headers: {
@@ -2190,6 +2270,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -2326,6 +2426,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such patient (`not_found`) */
             404: {
                 headers: {
@@ -2434,6 +2554,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -2588,6 +2728,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such patient (`not_found`) */
             404: {
                 headers: {
@@ -2695,6 +2855,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unavailable: a dependency is down (`database_unavailable`, with `Retry-After`) or the request took longer than `server.request_timeout` (`request_timeout`) */
             503: {
                 headers: {
@@ -2753,6 +2933,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -2907,6 +3107,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -3068,6 +3288,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid input; `errors` names each field */
             422: {
                 headers: {
@@ -3153,6 +3393,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -3307,6 +3567,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -3487,6 +3767,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such appointment (`not_found`) */
             404: {
                 headers: {
@@ -3655,6 +3955,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -3962,6 +4282,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The appointment has an invoice (`invoice_exists`) */
             409: {
                 headers: {
@@ -4112,6 +4452,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such invoice (`not_found`) */
             404: {
                 headers: {
@@ -4216,6 +4576,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -4333,6 +4713,46 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invoice (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "note 665f1c2ab4d4c3a1e0a1b2c3 does not exist",
+                     *       "instance": "/api/notes",
+                     *       "code": "not_found",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -4493,6 +4913,46 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such invoice (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "note 665f1c2ab4d4c3a1e0a1b2c3 does not exist",
+                     *       "instance": "/api/notes",
+                     *       "code": "not_found",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is larger than the route's limit */
             413: {
                 headers: {
@@ -4614,6 +5074,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
@@ -4776,6 +5256,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid input; `errors` names each field */
             422: {
                 headers: {
@@ -4868,6 +5368,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid input; `errors` names each field */
             422: {
                 headers: {
@@ -4952,6 +5472,26 @@ export interface operations {
                      *       "detail": "the access token is missing, expired or invalid",
                      *       "instance": "/api/notes",
                      *       "code": "invalid_token",
+                     *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not one of the roles this route serves (`forbidden`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "this needs another role",
+                     *       "instance": "/api/notes",
+                     *       "code": "forbidden",
                      *       "request_id": "3f6c2a9e-8d1b-4c57-9a0e-5b2f7d4e1c88"
                      *     }
                      */
