@@ -101,7 +101,10 @@ clinic_apt_install() {
 
 clinic_tools() {
     command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || clinic_apt_install nginx-light
-    command -v npm >/dev/null 2>&1 || clinic_apt_install nodejs npm
+    # The registry's nodejs (NodeSource 20.x) ships npm and conflicts with Debian's `npm`
+    # package: asking for both fails. Debian's own nodejs 18 lacks npm, and is too old anyway.
+    command -v npm >/dev/null 2>&1 || clinic_apt_install nodejs
+    command -v npm >/dev/null 2>&1 || clinic_apt_install npm
     command -v curl >/dev/null 2>&1 || clinic_apt_install curl
     # The web app's tools (Vite 8, Vitest 4) need Node 20.19 or later (package.json).
     node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
